@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * `riposte start` — engine and HTTP in one process; with no Redis URL it runs a
+ * private redis-server. `riposte engine` — the same against a configured Redis
+ * (the Deployment role; run as many as you like).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defaultRegistry } from '../../actions/index.ts';
+import { formatDiagnostic } from '../../common/errors.ts';
+import { createLogger, type Logger } from '../../common/log.ts';
+import type { LoadedConfig } from '../../config/load.ts';
+import { startEngine } from '../../engine/engine.ts';
+import { buildServer } from '../../http/server.ts';
+import { loadPlaybookPaths, type LoadedPlaybook } from '../../playbooks/load.ts';
+import { pingRedis } from '../../redis/connect.ts';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../../redis/embedded.ts';
+import { openRuntime } from '../../runtime.ts';
+import { configFromFlags, parse } from '../options.ts';
+
+export const DEFAULT_PROTECTED_NAMESPACES = ['kube-system', 'riposte-system'];
+
+/** Reads the ingest token, or creates one (0600, in the state dir) so ingest is never open. */
+async function ensureIngestToken(loaded: LoadedConfig, log: Logger, allowGenerate: boolean): Promise<string | undefined> {
+  if (loaded.secrets.ingestToken) return loaded.secrets.ingestToken;
+  const file = join(loaded.config.stateDir, 'ingest-token');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    if (!allowGenerate) return undefined;
+  }
+  const token = randomBytes(32).toString('base64url');
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  log.info('generated an ingest token for POST /v1/alerts', { tokenFile: file });
+  return token;
+}
+
+async function loadPlaybooks(paths: string[], log: Logger): Promise<LoadedPlaybook[]> {
+  const results = await loadPlaybookPaths(paths, { registry: defaultRegistry() });
+  for (const r of results) for (const d of r.diagnostics) log[d.severity === 'error' ? 'error' : 'warn']('playbook problem', { diagnostic: formatDiagnostic(d) });
+  const ok = results.flatMap((r) => (r.playbook ? [r.playbook] : []));
+  log.info('playbooks loaded', { loaded: ok.map((p) => p.playbook.metadata.name), rejected: results.filter((r) => !r.playbook).map((r) => r.file) });
+  return ok;
+}
+
+async function serve(argv: string[], role: 'start' | 'engine'): Promise<number> {
+  const { values } = parse(argv, {});
+  const loaded = await configFromFlags(values);
+  const { config } = loaded;
+  const log = createLogger({ level: config.log.level, base: { role } });
+  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+
+  let embedded: EmbeddedRedis | undefined;
+  let redisUrl = config.redis.url;
+  if (!redisUrl) {
+    if (role === 'engine') {
+      log.error('riposte engine needs a Redis: set RIPOSTE_REDIS_URL (or redis.url); use "riposte start" for the embedded default');
+      return 2;
+    }
+    embedded = await startEmbeddedRedis({ stateDir: config.stateDir, binary: config.redis.serverBinary });
+    redisUrl = embedded.url;
+    log.info('embedded redis started', { pid: embedded.pid, dataDir: join(config.stateDir, 'redis') });
+  }
+  const runtime = openRuntime(config, redisUrl);
+  if (!(await pingRedis(runtime.redis, 3000))) {
+    await runtime.close();
+    await embedded?.stop();
+    log.error(`cannot reach Redis at ${redisUrl.replace(/\/\/[^@]*@/, '//***@')}: check that it runs and RIPOSTE_REDIS_URL is right, or unset it to let "riposte start" run its own`);
+    return 1;
+  }
+  const ingestToken = await ensureIngestToken(loaded, log, role === 'start');
+  let playbooks = await loadPlaybooks(config.playbooks.paths, log);
+  const registry = defaultRegistry();
+  const engine = startEngine({
+    runtime,
+    registry,
+    playbooks: () => playbooks,
+    log,
+    concurrency: config.engine.concurrency,
+    dryRun: () => config.engine.dryRun,
+    guardrails: { protectedNamespaces: DEFAULT_PROTECTED_NAMESPACES },
+  });
+  const app = buildServer({ runtime, log, ingestToken: () => ingestToken, maxAlertsPerRequest: config.ingest.maxAlertsPerRequest, bodyLimit: config.server.bodyLimit, trustProxy: config.server.trustedProxies });
+  const address = await app.listen({ host: config.server.host, port: config.server.port });
+  log.info('riposte is running', { listen: address, stateDir: config.stateDir, dryRun: config.engine.dryRun, redis: embedded ? 'embedded' : 'external', playbooks: playbooks.length });
+  process.stdout.write(`riposte ${role}: listening on ${address} (alerts: POST ${address}/v1/alerts)\n`);
+
+  const reload = async () => {
+    playbooks = await loadPlaybooks(config.playbooks.paths, log);
+  };
+  process.on('SIGHUP', () => void reload());
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  log.info('shutting down');
+  await app.close();
+  await engine.close();
+  await runtime.close();
+  await embedded?.stop();
+  return 0;
+}
+
+export const runStart = (argv: string[]) => serve(argv, 'start');
+export const runEngine = (argv: string[]) => serve(argv, 'engine');

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The engine role: BullMQ workers for alerts, run events and step executions.
+ * Any number of engine processes can run against one Redis; there is no leader.
+ */
+import { Worker } from 'bullmq';
+import type { ActionRegistry } from '../actions/registry.ts';
+import type { ActionServices } from '../actions/types.ts';
+import type { Alert } from '../alerts/alert.ts';
+import type { Logger } from '../common/log.ts';
+import type { LoadedPlaybook } from '../playbooks/load.ts';
+import { QUEUE_NAMES } from '../queue/queues.ts';
+import { connectionOptions } from '../redis/connect.ts';
+import type { Runtime } from '../runtime.ts';
+import { AlertProcessor } from './alert-processor.ts';
+import { RunDriver } from './driver.ts';
+import type { EventJob, ExecuteJob } from './effects.ts';
+import { StepExecutor } from './executor.ts';
+import { createGuardrails, type GuardrailConfig } from './guardrails.ts';
+
+export interface EngineOptions {
+  runtime: Runtime;
+  registry: ActionRegistry;
+  playbooks: () => readonly LoadedPlaybook[];
+  log: Logger;
+  concurrency: number;
+  dryRun: () => boolean;
+  guardrails: GuardrailConfig;
+  services?: ActionServices;
+  notify?: ConstructorParameters<typeof StepExecutor>[0]['notify'];
+  onApproval?: ConstructorParameters<typeof RunDriver>[0]['onApproval'];
+  /** How long a dead worker's job stays locked before another takes it (default 10s). */
+  lockDurationMs?: number;
+}
+
+export interface Engine {
+  driver: RunDriver;
+  processor: AlertProcessor;
+  executor: StepExecutor;
+  close(): Promise<void>;
+}
+
+export function startEngine(o: EngineOptions): Engine {
+  const rt = o.runtime;
+  const driver = new RunDriver({
+    runs: rt.runs,
+    audit: rt.audit,
+    queues: { steps: rt.queues.steps, runs: rt.queues.runs },
+    now: rt.now,
+    onApproval: o.onApproval,
+    onFinished: async (run) => {
+      rt.metrics.runsFinished.inc({ playbook: run.meta.playbook, status: run.state.status });
+      await rt.incidents.setStatus(run.meta.incidentId, run.state.status);
+    },
+  });
+  const processor = new AlertProcessor({
+    playbooks: o.playbooks,
+    incidents: rt.incidents,
+    driver,
+    audit: rt.audit,
+    log: o.log,
+    now: rt.now,
+    metrics: { runsStarted: (p) => rt.metrics.runsStarted.inc({ playbook: p }), alertsDeduped: (p) => rt.metrics.alertsDeduped.inc({ playbook: p }) },
+  });
+  const executor = new StepExecutor({
+    registry: o.registry,
+    audit: rt.audit,
+    driver,
+    runs: rt.runs,
+    log: o.log,
+    services: { fetch, ...(o.services ?? {}) },
+    guardrails: createGuardrails(rt.redis, rt.keys, o.guardrails, rt.now),
+    globalDryRun: o.dryRun,
+    notify: o.notify,
+  });
+
+  // A worker killed mid-job (kill -9, node lost) holds its job's lock until it expires; then another
+  // worker takes the job again. Short locks (renewed every lockDuration/2 while alive) make that quick;
+  // a generous maxStalledCount keeps a job that was interrupted a few times from being failed.
+  const common = {
+    connection: connectionOptions(rt.redisUrl),
+    prefix: rt.keys.bullPrefix,
+    concurrency: o.concurrency,
+    lockDuration: o.lockDurationMs ?? 10_000,
+    stalledInterval: Math.max(1000, Math.floor((o.lockDurationMs ?? 10_000) / 2)),
+    maxStalledCount: 20,
+  };
+  const onFailed = (queue: string) => (job: { id?: string } | undefined, err: Error) => o.log.error('job failed', { queue, job: job?.id, error: err.message });
+  const alertsWorker = new Worker<Alert>(QUEUE_NAMES.alerts, async (job) => {
+    rt.metrics.alertsProcessed.inc();
+    await processor.process(job.data);
+  }, common);
+  const runsWorker = new Worker<EventJob>(QUEUE_NAMES.runs, async (job) => {
+    await driver.send(job.data.runId, job.data.event);
+  }, common);
+  const stepsWorker = new Worker<ExecuteJob>(QUEUE_NAMES.steps, async (job, _token, signal) => {
+    const end = rt.metrics.stepDuration.startTimer({ kind: 'step' });
+    try {
+      await executor.execute(job.data, signal ?? new AbortController().signal);
+    } finally {
+      end();
+    }
+  }, common);
+  for (const [name, w] of [['alerts', alertsWorker], ['runs', runsWorker], ['steps', stepsWorker]] as const) {
+    w.on('failed', onFailed(name));
+    w.on('error', (err) => o.log.warn('worker error', { queue: name, error: err.message }));
+  }
+  return {
+    driver,
+    processor,
+    executor,
+    async close() {
+      await Promise.all([alertsWorker.close(), runsWorker.close(), stepsWorker.close()]);
+    },
+  };
+}

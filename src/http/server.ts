@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The HTTP surface: alert ingest, health, metrics, JSON API. Every error is a
+ * JSON body with a stable code; bad input never takes the server down.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from '../common/log.ts';
+import type { Runtime } from '../runtime.ts';
+import { errorBody, HttpError } from './errors.ts';
+import { alertRoutes } from './routes/alerts.ts';
+import { apiRoutes } from './routes/api.ts';
+import { healthRoutes } from './routes/health.ts';
+
+export interface HttpDeps {
+  runtime: Runtime;
+  log: Logger;
+  ingestToken: () => string | undefined;
+  maxAlertsPerRequest: number;
+  bodyLimit: number;
+  trustProxy?: string[];
+}
+
+export function buildServer(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: deps.bodyLimit, trustProxy: deps.trustProxy?.length ? deps.trustProxy : false, return503OnClosing: true });
+
+  // every body is read as text and parsed as JSON here, whatever the sender's content type
+  // (curl -d sends form encoding; Falco and Falcosidekick send application/json)
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new HttpError(400, 'BAD_JSON', `request body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+
+  app.setErrorHandler((err: unknown, req, reply) => {
+    if (err instanceof HttpError) return reply.code(err.status).send(errorBody(err.code, err.message, err.problems));
+    const e = err as { statusCode?: number; code?: string; message?: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(errorBody('BODY_TOO_LARGE', `request body is larger than ${deps.bodyLimit} bytes`));
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return reply.code(e.statusCode).send(errorBody(e.code ?? 'BAD_REQUEST', e.message ?? 'bad request'));
+    deps.log.error('request failed', { url: req.url, method: req.method, error: e.message });
+    return reply.code(500).send(errorBody('INTERNAL', 'internal error; see the server log'));
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
+
+  healthRoutes(app, deps);
+  alertRoutes(app, deps);
+  apiRoutes(app, deps);
+  return app;
+}
