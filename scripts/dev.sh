@@ -39,7 +39,7 @@ fi
 
 if [ "$mode" = test ]; then
   # a real kube-apiserver + etcd for the Kubernetes tests, built once from Go modules into a cache
-  if [ -x test/k8s/assets.sh ] && [ -z "${KUBEBUILDER_ASSETS:-}" ]; then
+  if [ -f test/k8s/assets.sh ] && [ -z "${KUBEBUILDER_ASSETS:-}" ]; then
     log "finding or building kube-apiserver and etcd (first time: several minutes)"
     KUBEBUILDER_ASSETS="$(bash test/k8s/assets.sh | tail -n 1)"
     export KUBEBUILDER_ASSETS

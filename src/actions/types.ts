@@ -43,6 +43,19 @@ export interface ActionResult {
   summary: string;
   /** Extra facts for the audit record (hashes, object names, …). */
   details?: Record<string, unknown>;
+  /**
+   * Durable follow-ups, e.g. lifting a quarantine when its expiry passes: the
+   * engine stores each as a delayed job and runs the named action then, audited,
+   * with an idempotency key derived from this step's.
+   */
+  followUps?: FollowUp[];
+}
+
+export interface FollowUp {
+  action: string;
+  params: Record<string, unknown>;
+  delayMs: number;
+  reason: string;
 }
 
 export interface ActionDefinition<P = Record<string, unknown>> {

@@ -5,11 +5,12 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { didYouMean } from './did-you-mean.ts';
+import { DURATION_PATTERN } from './duration.ts';
 import type { Diagnostic } from './errors.ts';
 import { parsePointer, type PathSegment } from './paths.ts';
 import type { YamlSource } from './yaml-source.ts';
 
-const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, useDefaults: false });
+const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, useDefaults: false, verbose: true });
 ajv.addFormat('duration', /^\d+(ms|s|m|h|d)$/);
 const cache = new WeakMap<object, ValidateFunction>();
 
@@ -31,6 +32,7 @@ function describe(e: ErrorObject): string {
     case 'required':
       return `missing required key "${String(e.params.missingProperty)}"`;
     case 'pattern':
+      if (e.params.pattern === DURATION_PATTERN) return 'expected a duration like 5m';
       return e.parentSchema && typeof e.parentSchema === 'object' && 'description' in e.parentSchema
         ? `expected ${String((e.parentSchema as { description: string }).description)}`
         : `does not match ${String(e.params.pattern)}`;
@@ -45,10 +47,10 @@ function describe(e: ErrorObject): string {
  * Validates `value` and returns diagnostics placed with `src`. Errors from
  * `oneOf`/`anyOf` branches are reduced to the most specific ones.
  */
-export function schemaDiagnostics(schema: object, value: unknown, src: Pick<YamlSource, 'diag'>): Diagnostic[] {
+export function schemaDiagnostics(schema: object, value: unknown, src: Pick<YamlSource, 'diag'>, opts: { ignore?: (e: ErrorObject) => boolean } = {}): Diagnostic[] {
   const validate = compileSchema(schema);
   if (validate(value)) return [];
-  const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if' && e.keyword !== 'oneOf' && e.keyword !== 'anyOf');
+  const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if' && e.keyword !== 'oneOf' && e.keyword !== 'anyOf' && !opts.ignore?.(e));
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
   for (const e of errors) {

@@ -24,7 +24,8 @@ function makeSource(file: string, doc: Document, lc: LineCounter, extra: Diagnos
   const diagnostics: Diagnostic[] = [...extra];
   for (const e of doc.errors) {
     const [line, col] = e.linePos?.[0] ? [e.linePos[0].line, e.linePos[0].col] : [1, 1];
-    diagnostics.push({ file, line, col, path: '', message: e.message.split('\n')[0] ?? e.message, severity: 'error' });
+    const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
+    diagnostics.push({ file, line, col, path: '', message: `YAML: ${first}`, severity: 'error' });
   }
   const value = diagnostics.some((d) => d.severity === 'error') ? undefined : doc.toJS({ maxAliasCount: 100 });
 

@@ -15,6 +15,16 @@ export interface ExecuteJob {
   stepId: string;
   attempt: number;
 }
+/** A durable follow-up action (see ActionResult.followUps), run after its delay. */
+export interface FollowUpJob {
+  runId: string;
+  stepId: string;
+  key: string;
+  index: number;
+  action: string;
+  params: Record<string, unknown>;
+  reason: string;
+}
 export interface EventJob {
   runId: string;
   event: import('../playbooks/compile.ts').RunEvent;

@@ -14,7 +14,7 @@ import { connectionOptions } from '../redis/connect.ts';
 import type { Runtime } from '../runtime.ts';
 import { AlertProcessor } from './alert-processor.ts';
 import { RunDriver } from './driver.ts';
-import type { EventJob, ExecuteJob } from './effects.ts';
+import type { EventJob, ExecuteJob, FollowUpJob } from './effects.ts';
 import { StepExecutor } from './executor.ts';
 import { createGuardrails, type GuardrailConfig } from './guardrails.ts';
 
@@ -72,6 +72,7 @@ export function startEngine(o: EngineOptions): Engine {
     guardrails: createGuardrails(rt.redis, rt.keys, o.guardrails, rt.now),
     globalDryRun: o.dryRun,
     notify: o.notify,
+    followUpQueue: rt.queues.steps,
   });
 
   // A worker killed mid-job (kill -9, node lost) holds its job's lock until it expires; then another
@@ -93,10 +94,11 @@ export function startEngine(o: EngineOptions): Engine {
   const runsWorker = new Worker<EventJob>(QUEUE_NAMES.runs, async (job) => {
     await driver.send(job.data.runId, job.data.event);
   }, common);
-  const stepsWorker = new Worker<ExecuteJob>(QUEUE_NAMES.steps, async (job, _token, signal) => {
-    const end = rt.metrics.stepDuration.startTimer({ kind: 'step' });
+  const stepsWorker = new Worker<ExecuteJob | FollowUpJob>(QUEUE_NAMES.steps, async (job, _token, signal) => {
+    const end = rt.metrics.stepDuration.startTimer({ kind: job.name });
     try {
-      await executor.execute(job.data, signal ?? new AbortController().signal);
+      if (job.name === 'followup') await executor.followUp(job.data as FollowUpJob, signal ?? new AbortController().signal);
+      else await executor.execute(job.data as ExecuteJob, signal ?? new AbortController().signal);
     } finally {
       end();
     }

@@ -13,7 +13,7 @@ import type { Logger } from '../common/log.ts';
 import { compileSchema } from '../common/schema-check.ts';
 import type { StoredRun } from './run-store.ts';
 import type { RunDriver } from './driver.ts';
-import type { ExecuteJob } from './effects.ts';
+import { jobId, type ExecuteJob, type FollowUpJob } from './effects.ts';
 import { renderValue, TemplateError, type TemplateContext } from '../playbooks/template.ts';
 import { stepKind, type Step } from '../playbooks/model.ts';
 import type { Guardrails } from './guardrails.ts';
@@ -27,6 +27,8 @@ export interface ExecutorDeps {
   services: ActionServices;
   guardrails: Guardrails;
   globalDryRun: () => boolean;
+  /** Where follow-up jobs go (the `steps` queue). */
+  followUpQueue?: import('bullmq').Queue;
   /** Runs a `notify` step (notifiers live outside the action registry). */
   notify?: (step: Extract<Step, { notify: unknown }>, message: string, run: StoredRun, key: string) => Promise<{ output: Record<string, unknown>; summary: string }>;
 }
@@ -141,10 +143,52 @@ export class StepExecutor {
         services: this.d.services,
       });
       await this.d.audit.append({ actor, action: 'step.succeeded', target: job.stepId, outcome: 'success', ...base, details: { attempt: job.attempt, action: def.name, summary: result.summary, ...(result.details ?? {}) } });
+      await this.scheduleFollowUps(run, job.stepId, key, result.followUps ?? []);
       await this.d.driver.send(run.meta.id, { type: 'STEP_DONE', stepId: job.stepId, attempt: job.attempt, output: result.output });
     } catch (err) {
       const retryable = err instanceof ActionError ? err.retryable : false;
       await fail((err as Error).message, retryable, { action: def.name });
+    }
+  }
+
+  private async scheduleFollowUps(run: StoredRun, stepId: string, key: string, followUps: NonNullable<import('../actions/types.ts').ActionResult['followUps']>): Promise<void> {
+    if (!followUps.length) return;
+    if (!this.d.followUpQueue) throw new Error('follow-up actions need the steps queue');
+    for (const [index, f] of followUps.entries()) {
+      const data: FollowUpJob = { runId: run.meta.id, stepId, key, index, action: f.action, params: f.params, reason: f.reason };
+      await this.d.followUpQueue.add('followup', data, { jobId: jobId('f', key.replace(/:/g, '|'), index), delay: Math.max(0, f.delayMs), attempts: 10, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 86400 }, removeOnFail: { age: 7 * 86400 } });
+      await this.d.audit.append({ actor: { type: 'system', name: 'engine' }, action: 'followup.scheduled', target: f.action, outcome: 'info', incidentId: run.meta.incidentId, runId: run.meta.id, stepId, details: { reason: f.reason, delayMs: f.delayMs, at: new Date(Date.now() + f.delayMs).toISOString() } });
+    }
+  }
+
+  /** Runs a follow-up action when its delay has passed (at least once, same idempotency key each time). */
+  async followUp(job: FollowUpJob, signal: AbortSignal): Promise<void> {
+    const run = await this.d.runs.get(job.runId);
+    if (!run) return;
+    const def = this.d.registry.get(job.action);
+    const base = { incidentId: run.meta.incidentId, runId: run.meta.id, stepId: job.stepId };
+    const actor = { type: 'system', name: 'engine' } as const;
+    if (!def) {
+      await this.d.audit.append({ actor, action: 'followup.failed', target: job.action, outcome: 'failure', ...base, details: { error: 'unknown action' } });
+      return;
+    }
+    try {
+      const result = await def.execute(job.params, {
+        idempotencyKey: `${job.key}:followup:${job.index}`,
+        runId: run.meta.id,
+        stepId: job.stepId,
+        incidentId: run.meta.incidentId,
+        attempt: 1,
+        alert: run.state.context.alert,
+        dryRun: this.d.globalDryRun() || run.meta.dryRun,
+        log: this.d.log.child({ runId: run.meta.id, followUp: job.action }),
+        signal,
+        services: this.d.services,
+      });
+      await this.d.audit.append({ actor, action: 'followup.succeeded', target: job.action, outcome: 'success', ...base, details: { reason: job.reason, summary: result.summary, ...(result.details ?? {}) } });
+    } catch (err) {
+      await this.d.audit.append({ actor, action: 'followup.failed', target: job.action, outcome: 'failure', ...base, details: { reason: job.reason, error: (err as Error).message } });
+      if (!(err instanceof ActionError) || err.retryable) throw err; // BullMQ retries it
     }
   }
 }

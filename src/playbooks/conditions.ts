@@ -61,7 +61,7 @@ export function checkConditionSyntax(text: string): { message: string; line: num
     playbookCondition(text);
     return undefined;
   } catch (err) {
-    if (err instanceof ConditionError) return { message: err.message, line: err.line, col: err.col };
+    if (err instanceof ConditionError) return { message: err.reason, line: err.line, col: err.col };
     return { message: (err as Error).message, line: 1, col: 1 };
   }
 }

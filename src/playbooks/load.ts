@@ -210,7 +210,9 @@ function checkSteps(
         if (!schemaDiags.some((d) => d.path.endsWith('.action'))) diags.push(src.diag([...p, 'action'], `unknown action "${step.action}"${hint ? ` (did you mean "${hint}"?)` : ''}`));
       } else {
         const withValue = (step.with ?? {}) as Record<string, unknown>;
-        diags.push(...schemaDiagnostics(relaxForTemplates(def.params), withValue, { diag: (sub, msg, o) => src.diag([...p, 'with', ...sub], msg, o) }));
+        // a template string stands for a value known only at run time: its type is checked after rendering
+        const isTemplate = (e: { instancePath: string; data?: unknown }) => typeof e.data === 'string' && e.data.includes('{{');
+        diags.push(...schemaDiagnostics(def.params, withValue, { diag: (sub, msg, o) => src.diag([...p, 'with', ...sub], msg, o) }, { ignore: isTemplate }));
         walkStrings(withValue, [...p, 'with'], (text, sp) => diags.push(...templateDiags(src, sp, text, earlier)));
       }
     }
@@ -262,25 +264,6 @@ function walkStrings(v: unknown, path: PathSegment[], fn: (text: string, path: P
     });
   }
   else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walkStrings(x, [...path, k], fn);
-}
-
-/** A parameter schema where any string holding a template may stand for a non-string value. */
-export function relaxForTemplates(schema: Record<string, unknown>): Record<string, unknown> {
-  const tpl = { type: 'string', pattern: '\\{\\{' };
-  const walk = (s: unknown): unknown => {
-    if (!s || typeof s !== 'object' || Array.isArray(s)) return s;
-    const o = { ...(s as Record<string, unknown>) };
-    if (o.properties && typeof o.properties === 'object') {
-      o.properties = Object.fromEntries(Object.entries(o.properties).map(([k, v]) => [k, walk(v)]));
-    }
-    if (o.items) o.items = walk(o.items);
-    if (o.type && o.type !== 'string' && o.type !== 'object' && o.type !== 'array') {
-      const { description, ...rest } = o;
-      return { anyOf: [rest, tpl], ...(description ? { description } : {}) };
-    }
-    return o;
-  };
-  return walk(schema) as Record<string, unknown>;
 }
 
 /** Loads every `*.yaml`/`*.yml` file under the given paths (files or directories). */

@@ -9,7 +9,7 @@ import type { ActionRegistry } from '../actions/registry.ts';
 
 const duration = { type: 'string', pattern: DURATION_PATTERN, description: 'a duration like 5m' };
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } };
-const stepId = { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,62}$', description: 'a step id of lowercase letters, digits, _ and -' };
+const stepId = { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$', description: 'a step id of lowercase letters, digits and _ (usable in conditions as steps.<id>)' };
 const STEPS_REF = { $ref: '#/definitions/steps' };
 const PRIORITY_RE = '(emergency|alert|critical|error|warning|notice|informational|info|debug)';
 
@@ -21,7 +21,18 @@ export interface PlaybookSchemas {
   published: Record<string, unknown>;
 }
 
+const memo = new WeakMap<ActionRegistry, PlaybookSchemas>();
+
 export function playbookSchemas(registry: ActionRegistry): PlaybookSchemas {
+  let s = memo.get(registry);
+  if (!s) {
+    s = buildSchemas(registry);
+    memo.set(registry, s);
+  }
+  return s;
+}
+
+function buildSchemas(registry: ActionRegistry): PlaybookSchemas {
   const common = {
     id: stepId,
     name: { type: 'string' },
@@ -41,15 +52,16 @@ export function playbookSchemas(registry: ActionRegistry): PlaybookSchemas {
     },
   };
   const actionNames = registry.names();
-  const actionStep = {
+  const actionStepOf = (published: boolean) => ({
     type: 'object',
     additionalProperties: false,
     required: ['id', 'action'],
-    properties: { ...common, action: { type: 'string', enum: actionNames }, with: { type: 'object' } },
-    // per-action parameter schemas, for editor completion (`then` is JSON Schema's keyword here)
+    properties: { ...common, action: published ? { type: 'string', enum: actionNames } : { type: 'string', minLength: 1 }, with: { type: 'object' } },
+    // per-action parameter schemas, for editor completion (the loader checks `with` itself, with positions)
     // biome-ignore lint/suspicious/noThenProperty: JSON Schema if/then
-    allOf: registry.all().map((a) => ({ if: { properties: { action: { const: a.name } } }, then: { properties: { with: a.params } } })),
-  };
+    ...(published ? { allOf: registry.all().map((a) => ({ if: { properties: { action: { const: a.name } } }, then: { properties: { with: a.params } } })) } : {}),
+  });
+  const actionStep = actionStepOf(false);
   const approvalStep = {
     type: 'object',
     additionalProperties: false,
@@ -107,8 +119,6 @@ export function playbookSchemas(registry: ActionRegistry): PlaybookSchemas {
     },
   });
   const document = (stepsRef: unknown, definitions?: unknown) => ({
-    $schema: 'http://json-schema.org/draft-07/schema#',
-    $id: 'https://riposte.dev/schemas/playbook.schema.json',
     title: 'Riposte playbook',
     type: 'object',
     additionalProperties: false,
@@ -165,12 +175,15 @@ export function playbookSchemas(registry: ActionRegistry): PlaybookSchemas {
   });
   const plainSteps = { type: 'array', minItems: 1, items: { type: 'object' } };
   const steps = { action: actionStep, approval: approvalStep, notify: notifyStep, wait: waitStep, parallel: parallelStep(plainSteps) };
-  const published = document(
+  const published = {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://riposte.dev/schemas/playbook.schema.json',
+    ...document(
     { $ref: '#/definitions/steps' },
     {
-      step: { oneOf: [actionStep, approvalStep, notifyStep, waitStep, parallelStep(STEPS_REF)] },
+      step: { oneOf: [actionStepOf(true), approvalStep, notifyStep, waitStep, parallelStep(STEPS_REF)] },
       steps: { type: 'array', minItems: 1, items: { $ref: '#/definitions/step' } },
-    },
-  );
+    }),
+  };
   return { document: document(plainSteps), steps, published };
 }

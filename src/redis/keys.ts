@@ -18,6 +18,16 @@ export interface Keys {
   effect(key: string): string;
   control: string;
   idempotency(key: string): string;
+  /** Approvals (src/approvals/): record hash, votes hash, indexes, link and form tokens. */
+  approval(id: string): string;
+  approvalVotes(id: string): string;
+  approvalsPending: string;
+  approvalsAll: string;
+  approvalToken(selector: string): string;
+  /** Marks a notification delivered, so a re-executed job does not post it twice. */
+  notified(key: string): string;
+  /** Run admission (src/engine/admission.ts): held runs, concurrency and rate limits. */
+  admission: { entries: string; queue(playbook: string): string; playbooks: string; active(playbook: string): string; limited: string; starting: string; rate: string };
 }
 
 export function makeKeys(prefix: string): Keys {
@@ -36,5 +46,20 @@ export function makeKeys(prefix: string): Keys {
     effect: (key) => `${p}:effect:${key}`,
     control: `${p}:control`,
     idempotency: (key) => `${p}:idem:${key}`,
+    approval: (id) => `${p}:approval:${id}`,
+    approvalVotes: (id) => `${p}:approval:${id}:votes`,
+    approvalsPending: `${p}:approvals:pending`,
+    approvalsAll: `${p}:approvals:all`,
+    approvalToken: (selector) => `${p}:approval-token:${selector}`,
+    notified: (key) => `${p}:notified:${key}`,
+    admission: {
+      entries: `${p}:adm:entries`,
+      queue: (playbook) => `${p}:adm:queue:${playbook}`,
+      playbooks: `${p}:adm:playbooks`,
+      active: (playbook) => `${p}:adm:active:${playbook}`,
+      limited: `${p}:adm:limited`,
+      starting: `${p}:adm:starting`,
+      rate: `${p}:adm:rate`,
+    },
   };
 }
