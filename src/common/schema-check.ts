@@ -70,5 +70,5 @@ export function schemaDiagnostics(schema: object, value: unknown, src: Pick<Yaml
       out.push(d);
     }
   }
-  return out;
+  return out.sort((a, b) => a.line - b.line || a.col - b.col);
 }

@@ -16,6 +16,8 @@ export interface HttpSink {
   waitFor(n: number, ms?: number): Promise<Received[]>;
   /** Status to answer with (default 200). */
   status: number;
+  /** Per-request answer, when set: status and an optional delay before answering. */
+  respond?: (req: Received, countForPath: number) => { status: number; delayMs?: number };
   close(): Promise<void>;
 }
 
@@ -27,9 +29,13 @@ export async function startHttpSink(): Promise<HttpSink> {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
-      received.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
-      res.statusCode = sink.status;
-      res.end('ok');
+      const r: Received = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
+      received.push(r);
+      const answer = sink.respond?.(r, received.filter((x) => x.path === r.path).length) ?? { status: sink.status };
+      setTimeout(() => {
+        res.statusCode = answer.status;
+        res.end('ok');
+      }, answer.delayMs ?? 0);
       for (const w of waiters.splice(0)) w();
     });
   });
