@@ -16,6 +16,7 @@ import { AlertProcessor } from './alert-processor.ts';
 import { RunDriver } from './driver.ts';
 import type { EventJob, ExecuteJob, FollowUpJob } from './effects.ts';
 import { StepExecutor } from './executor.ts';
+import { NodeDispatcher } from './node-dispatch.ts';
 import { createGuardrails, type GuardrailConfig } from './guardrails.ts';
 
 export interface EngineOptions {
@@ -62,6 +63,7 @@ export function startEngine(o: EngineOptions): Engine {
     now: rt.now,
     metrics: { runsStarted: (p) => rt.metrics.runsStarted.inc({ playbook: p }), alertsDeduped: (p) => rt.metrics.alertsDeduped.inc({ playbook: p }) },
   });
+  const nodes = new NodeDispatcher(rt.redis, rt.redisUrl, rt.keys);
   const executor = new StepExecutor({
     registry: o.registry,
     audit: rt.audit,
@@ -73,6 +75,7 @@ export function startEngine(o: EngineOptions): Engine {
     globalDryRun: o.dryRun,
     notify: o.notify,
     followUpQueue: rt.queues.steps,
+    nodes,
   });
 
   // A worker killed mid-job (kill -9, node lost) holds its job's lock until it expires; then another
@@ -113,6 +116,7 @@ export function startEngine(o: EngineOptions): Engine {
     executor,
     async close() {
       await Promise.all([alertsWorker.close(), runsWorker.close(), stepsWorker.close()]);
+      await nodes.close();
     },
   };
 }

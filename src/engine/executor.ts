@@ -27,6 +27,8 @@ export interface ExecutorDeps {
   services: ActionServices;
   guardrails: Guardrails;
   globalDryRun: () => boolean;
+  /** Routes `runsOn: node` actions to the agent of the alert's node. */
+  nodes?: import('./node-dispatch.ts').NodeDispatcher;
   /** Where follow-up jobs go (the `steps` queue). */
   followUpQueue?: import('bullmq').Queue;
   /** Runs a `notify` step (notifiers live outside the action registry). */
@@ -129,6 +131,7 @@ export class StepExecutor {
       await this.d.driver.send(run.meta.id, { type: 'STEP_DONE', stepId: job.stepId, attempt: job.attempt, output });
       return;
     }
+    if (def.runsOn === 'node') return this.dispatchToNode(run, job, def.name, params, key, dryRun, fail);
     try {
       const result = await def.execute(params, {
         idempotencyKey: key,
@@ -172,6 +175,13 @@ export class StepExecutor {
       await this.d.audit.append({ actor, action: 'followup.failed', target: job.action, outcome: 'failure', ...base, details: { error: 'unknown action' } });
       return;
     }
+    if (def.runsOn === 'node') {
+      const node = typeof job.params.node === 'string' ? job.params.node : run.state.context.alert.hostname;
+      if (!this.d.nodes || !(await this.d.nodes.agentOf(node))) throw new Error(`follow-up ${job.action}: no live agent on node "${node}" yet; retrying`);
+      await this.d.nodes.dispatch(node, { runId: run.meta.id, stepId: job.stepId, attempt: 0, action: job.action, params: job.params, idempotencyKey: `${job.key}:followup:${job.index}`, dryRun: this.d.globalDryRun() || run.meta.dryRun, followUp: { index: job.index, reason: job.reason } });
+      await this.d.audit.append({ actor, action: 'followup.dispatched', target: job.action, outcome: 'info', ...base, details: { reason: job.reason, node } });
+      return;
+    }
     try {
       const result = await def.execute(job.params, {
         idempotencyKey: `${job.key}:followup:${job.index}`,
@@ -190,5 +200,15 @@ export class StepExecutor {
       await this.d.audit.append({ actor, action: 'followup.failed', target: job.action, outcome: 'failure', ...base, details: { reason: job.reason, error: (err as Error).message } });
       if (!(err instanceof ActionError) || err.retryable) throw err; // BullMQ retries it
     }
+  }
+
+  private async dispatchToNode(run: StoredRun, job: ExecuteJob, action: string, params: Record<string, unknown>, key: string, dryRun: boolean, fail: (error: string, retryable: boolean) => Promise<void>): Promise<void> {
+    const node = typeof params.node === 'string' ? params.node : run.state.context.alert.hostname;
+    if (!node) return fail(`${action} runs on the node that raised the alert, and this alert names no hostname`, false);
+    if (!this.d.nodes) return fail(`${action} runs on a node agent, and this engine has no node routing configured`, false);
+    const agent = await this.d.nodes.agentOf(node);
+    if (!agent) return fail(`no live Riposte agent on node "${node}" (no heartbeat): ${action} cannot run there`, false);
+    await this.d.nodes.dispatch(node, { runId: run.meta.id, stepId: job.stepId, attempt: job.attempt, action, params, idempotencyKey: key, dryRun });
+    await this.d.audit.append({ actor: { type: 'system', name: 'engine' }, action: 'step.dispatched', target: job.stepId, outcome: 'info', incidentId: run.meta.incidentId, runId: run.meta.id, stepId: job.stepId, details: { attempt: job.attempt, action, node, agentPid: agent.pid } });
   }
 }

@@ -18,6 +18,8 @@ export interface Keys {
   effect(key: string): string;
   control: string;
   idempotency(key: string): string;
+  /** Heartbeat of the agent on a node (expires when the agent stops beating). */
+  agent(node: string): string;
   /** Approvals (src/approvals/): record hash, votes hash, indexes, link and form tokens. */
   approval(id: string): string;
   approvalVotes(id: string): string;
@@ -46,6 +48,7 @@ export function makeKeys(prefix: string): Keys {
     effect: (key) => `${p}:effect:${key}`,
     control: `${p}:control`,
     idempotency: (key) => `${p}:idem:${key}`,
+    agent: (node) => `${p}:agent:${node}`,
     approval: (id) => `${p}:approval:${id}`,
     approvalVotes: (id) => `${p}:approval:${id}:votes`,
     approvalsPending: `${p}:approvals:pending`,

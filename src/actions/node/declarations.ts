@@ -2,8 +2,7 @@
 /**
  * Node-local actions (`runsOn: node`): executed by the agent on the node that
  * raised the alert, against one container's cgroup. The engine routes them to
- * that node's queue; here they are declared (name, parameters, safety facts).
- * Without an agent transport configured, execution fails with a clear reason.
+ * that node's queue (src/engine/node-dispatch.ts); the agent runs `execute()`.
  */
 import { alertField, durationParam, stringList } from '../params.ts';
 import { ActionError, type ActionDefinition } from '../types.ts';
@@ -20,17 +19,14 @@ export function targetContainer(p: NodeActionParams, alert: { output_fields: Rec
   return id && id !== 'host' ? id : undefined;
 }
 
-type NodeTransport = (name: string, params: NodeActionParams, ctx: Parameters<ActionDefinition['execute']>[1]) => Promise<Awaited<ReturnType<ActionDefinition['execute']>>>;
-
 function nodeAction(def: Omit<ActionDefinition<NodeActionParams>, 'runsOn' | 'rbac' | 'execute'>): ActionDefinition<NodeActionParams> {
   return {
     ...def,
     runsOn: 'node',
     rbac: [],
-    async execute(params, ctx) {
-      const transport = ctx.services.nodeTransport as NodeTransport | undefined;
-      if (!transport) throw new ActionError(`${def.name} runs on the node agent, and this engine has no agent transport configured`, { retryable: false });
-      return transport(def.name, params, ctx);
+    // runs inside the agent of the alert's node (the engine only routes it there)
+    async execute() {
+      throw new ActionError(`${def.name} is not available in this agent build`, { retryable: false });
     },
   };
 }
