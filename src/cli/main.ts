@@ -6,6 +6,7 @@ import { RiposteError } from '../common/errors.ts';
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   start: { summary: 'engine + HTTP (+ embedded Redis when no URL is set) in one process', load: () => import('./commands/start.ts').then((m) => ({ run: m.runStart })) },
   engine: { summary: 'engine workers + HTTP server against a configured Redis', load: () => import('./commands/start.ts').then((m) => ({ run: m.runEngine })) },
+  agent: { summary: 'the per-node role: runs node-local steps (and, with the sensor, detection)', load: () => import('./commands/agent.ts') },
   alert: { summary: 'alert send FILE — post Falco-style alerts to a running Riposte', load: () => import('./commands/alert.ts') },
   audit: { summary: 'audit list|verify — read and verify the audit log', load: () => import('./commands/audit.ts') },
   playbooks: { summary: 'playbooks validate [PATHS] — check playbook files', load: () => import('./commands/playbooks.ts') },

@@ -12,6 +12,7 @@ import { formatDiagnostic } from '../../common/errors.ts';
 import { createLogger, type Logger } from '../../common/log.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { startEngine } from '../../engine/engine.ts';
+import { startAgent, type Agent } from '../../agent/agent.ts';
 import { buildServer } from '../../http/server.ts';
 import { loadPlaybookPaths, type LoadedPlaybook } from '../../playbooks/load.ts';
 import { pingRedis } from '../../redis/connect.ts';
@@ -81,6 +82,8 @@ async function serve(argv: string[], role: 'start' | 'engine'): Promise<number> 
     dryRun: () => config.engine.dryRun,
     guardrails: { protectedNamespaces: DEFAULT_PROTECTED_NAMESPACES },
   });
+  // `start` is both roles in one process: the agent takes this node's node-local steps
+  const agent: Agent | undefined = role === 'start' ? await startAgent({ runtime, registry, log: log.child({ role: 'agent' }) }) : undefined;
   const app = buildServer({ runtime, log, ingestToken: () => ingestToken, maxAlertsPerRequest: config.ingest.maxAlertsPerRequest, bodyLimit: config.server.bodyLimit, trustProxy: config.server.trustedProxies });
   const address = await app.listen({ host: config.server.host, port: config.server.port });
   log.info('riposte is running', { listen: address, stateDir: config.stateDir, dryRun: config.engine.dryRun, redis: embedded ? 'embedded' : 'external', playbooks: playbooks.length });
@@ -97,6 +100,7 @@ async function serve(argv: string[], role: 'start' | 'engine'): Promise<number> 
   });
   log.info('shutting down');
   await app.close();
+  await agent?.close();
   await engine.close();
   await runtime.close();
   await embedded?.stop();
