@@ -120,6 +120,14 @@ export type Operand = ValueNode | ListNode | ListRefNode | FieldExpr;
 
 export type Ast = AndNode | OrNode | NotNode | RefNode | CheckNode;
 
+/**
+ * A record's own entry (never an inherited one: a macro named `constructor`
+ * must not find Object.prototype.constructor).
+ */
+export function own<T>(rec: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return rec !== undefined && Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+
 /** The text form of a field reference: `proc.aname[2]`, `evt.arg.flags`. */
 export function fieldText(f: { name: string; arg?: string }): string {
   return f.arg === undefined ? f.name : `${f.name}[${f.arg}]`;

@@ -5,7 +5,7 @@
  * check becomes one `(ctx) => boolean`. Evaluating an event walks no AST.
  */
 import { didYouMean } from '../../src/common/did-you-mean.ts';
-import { type Ast, type CheckNode, type FieldExpr, type FieldNode, fieldText, type Operator, type ValueNode } from './ast.ts';
+import { type Ast, type CheckNode, type FieldExpr, type FieldNode, fieldText, type Operator, own, type ValueNode } from './ast.ts';
 import { ConditionError } from './errors.ts';
 import {
   basename,
@@ -14,6 +14,7 @@ import {
   eqLiteral,
   globToRegExp,
   hexBytes,
+  isComparable,
   type Literal,
   listSet,
   literal,
@@ -121,10 +122,10 @@ class Compiler<C> {
   private macro(name: string, pos: Ast['pos']): Pred<C> {
     const cached = this.macroCache.get(name);
     if (cached) return cached;
-    const src = this.opts.macros?.[name];
+    const src = own(this.opts.macros, name);
     if (src === undefined) {
       const hint = didYouMean(name, Object.keys(this.opts.macros ?? {}));
-      const isList = this.opts.lists?.[name] !== undefined;
+      const isList = own(this.opts.lists, name) !== undefined;
       throw new ConditionError(
         isList ? `'${name}' is a list, not a macro: use it as 'field in (${name})'` : `undefined macro '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}`,
         pos,
@@ -182,7 +183,7 @@ class Compiler<C> {
   private listItems(items: readonly ValueNode[]): string[] {
     const out: string[] = [];
     for (const it of items) {
-      const named = it.quoted ? undefined : this.opts.lists?.[it.value];
+      const named = it.quoted ? undefined : own(this.opts.lists, it.value);
       if (named) for (const x of named) out.push(stringOf(x));
       else out.push(it.value);
     }
@@ -207,7 +208,7 @@ class Compiler<C> {
       let items: string[];
       if (r.kind === 'list') items = this.listItems(r.items);
       else {
-        const named = this.opts.lists?.[r.name];
+        const named = own(this.opts.lists, r.name);
         if (!named) {
           const hint = didYouMean(r.name, Object.keys(this.opts.lists ?? {}));
           throw new ConditionError(`undefined list '${r.name}'${hint ? ` (did you mean '${hint}'?)` : ''}`, r.pos);
@@ -314,7 +315,7 @@ function listTest(op: Operator, items: string[], pos: Ast['pos']): Test {
     case 'in':
     case 'intersects': {
       const set = listSet(items);
-      return (v) => set.has(setKey(v));
+      return (v) => (isComparable(v) ? items.some((it) => v.matchesLiteral(it)) : set.has(setKey(v)));
     }
     case 'pmatch': {
       const m = prefixMatcher(items);

@@ -6,7 +6,7 @@
  * `not evt.type = open` is "everything but open" while `not proc.name = sh`
  * stays "any type".
  */
-import type { Ast } from './ast.ts';
+import { type Ast, own } from './ast.ts';
 import { parseCondition } from './parser.ts';
 
 /** A set of event types: exactly `set`, or (negated) every type except `set`. */
@@ -64,7 +64,7 @@ export function eventTypesOf(ast: Ast, opts: EventTypeOptions = {}): Set<string>
       case 'not':
         return walk(node.child, !negated);
       case 'ref': {
-        const src = opts.macros?.[node.name];
+        const src = own(opts.macros, node.name);
         if (src === undefined || visiting.has(node.name)) return ALL();
         let ast = typeof src === 'string' ? parsed.get(node.name) : src;
         if (!ast) {
@@ -94,12 +94,12 @@ export function eventTypesOf(ast: Ast, opts: EventTypeOptions = {}): Set<string>
         } else if ((node.op === 'in' || node.op === 'intersects') && r.kind === 'list') {
           values = [];
           for (const it of r.items) {
-            const named = it.quoted ? undefined : opts.lists?.[it.value];
+            const named = it.quoted ? undefined : own(opts.lists, it.value);
             if (named) values.push(...named.map(String));
             else values.push(it.value);
           }
         } else if ((node.op === 'in' || node.op === 'intersects') && r.kind === 'listref') {
-          const named = opts.lists?.[r.name];
+          const named = own(opts.lists, r.name);
           if (!named) return ALL();
           values = named.map(String);
         }

@@ -29,9 +29,10 @@ export type {
   Transformer,
   ValueNode,
 } from './ast.ts';
-export { fieldText, isOperator, LIST_OPERATORS, NUMERIC_OPERATORS, OPERATORS, STRING_OPERATORS, stringifyAst, TRANSFORMERS, UNARY_OPERATORS } from './ast.ts';
+export { fieldText, isOperator, own, LIST_OPERATORS, NUMERIC_OPERATORS, OPERATORS, STRING_OPERATORS, stringifyAst, TRANSFORMERS, UNARY_OPERATORS } from './ast.ts';
 export type { CompileOptions, CompiledCondition, FieldRef, Getter } from './compile.ts';
 export { compileCondition } from './compile.ts';
 export { ConditionError } from './errors.ts';
+export { type Comparable, isComparable } from './match.ts';
 export { type EventTypeOptions, eventTypesOf } from './evttypes.ts';
 export { MAX_DEPTH, parseCondition, parseFieldRef } from './parser.ts';

@@ -91,9 +91,11 @@ export class Lexer {
     return this.literal(w);
   }
 
-  /** Consumes a keyword that must be followed by a blank (`glob `, as in libsinsp). */
+  /** Consumes a keyword that must be followed by a blank or the end (`glob `, as in libsinsp). */
   wordBlank(w: string): Token | undefined {
-    if (!this.text.startsWith(w, this.offset) || !this.isBlankAt(this.offset + w.length)) return undefined;
+    if (!this.text.startsWith(w, this.offset)) return undefined;
+    const end = this.offset + w.length;
+    if (end < this.text.length && !this.isBlankAt(end)) return undefined;
     return this.literal(w);
   }
 

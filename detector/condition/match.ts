@@ -7,6 +7,20 @@
 
 export type Num = number | bigint;
 
+/**
+ * A field value with its own notion of equality, for types a plain string or
+ * number cannot express (an IP address that equals a CIDR literal). `=`, `!=`,
+ * `in` and `intersects` call `matchesLiteral`; other operators use `toString()`.
+ */
+export interface Comparable {
+  matchesLiteral(text: string): boolean;
+  toString(): string;
+}
+
+export function isComparable(v: unknown): v is Comparable {
+  return typeof v === 'object' && v !== null && typeof (v as Partial<Comparable>).matchesLiteral === 'function';
+}
+
 /** A literal from the condition, in every form a comparison may need. */
 export interface Literal {
   s: string;
@@ -73,7 +87,7 @@ export function eqLiteral(v: unknown, lit: Literal): boolean {
     case 'boolean':
       return lit.bool !== undefined ? v === lit.bool : lit.num !== undefined && numEq(v ? 1 : 0, lit.num);
     default:
-      return stringOf(v) === lit.s;
+      return isComparable(v) ? v.matchesLiteral(lit.s) : stringOf(v) === lit.s;
   }
 }
 
@@ -82,8 +96,9 @@ export function cmpLiteral(v: unknown, lit: Literal): number | undefined {
   if (typeof v === 'number' || typeof v === 'bigint') return lit.num === undefined ? undefined : numCmp(v, lit.num);
   if (typeof v === 'string') {
     if (lit.num !== undefined) {
+      // a number only orders against a number
       const n = parseNum(v);
-      if (n !== undefined) return numCmp(n, lit.num);
+      return n === undefined ? undefined : numCmp(n, lit.num);
     }
     return v < lit.s ? -1 : v > lit.s ? 1 : 0;
   }

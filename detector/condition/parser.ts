@@ -36,6 +36,8 @@
  * Tokens (regular expressions):
  *   Identifier      ::= [a-zA-Z][a-zA-Z0-9_]*
  *   FieldName       ::= [a-zA-Z][a-zA-Z0-9_]*(\.[a-zA-Z][a-zA-Z0-9_]*)+
+ *                     | Identifier   (a one-word field: only where an operator or '[' follows,
+ *                                     or inside a transformer / val(); Falco's fields all have a dot)
  *   FieldArgBareStr ::= [^ \b\t\n\r\[\]"']+
  *   Number          ::= 0[xX][0-9a-fA-F]+ | [+-]?[0-9]+\.?[0-9]*([eE][+-]?[0-9]+)?
  *   QuotedStr       ::= "(\\.|[^"])*" | '(\\.|[^'])*'
@@ -155,21 +157,49 @@ class Parser {
     const id = lx.identifier();
     if (id) {
       if (isKeyword(id.text)) throw lx.error(`unexpected '${id.text}': expected a field check, a macro name or '('`, id.pos.offset);
+      // a one-word name is a field when an operator or '[' follows (`rule = x` in playbook
+      // triggers), otherwise a macro reference; Falco's own fields always have a dot
+      if (lx.text[lx.offset] === '[' || this.operatorAhead()) {
+        lx.offset = id.pos.offset;
+        const f = this.tryField(true);
+        if (f) return this.parseCondition(f, pos);
+      }
       return { kind: 'ref', name: id.text, pos: id.pos };
     }
     throw lx.error(`unexpected ${lx.describe()}: expected a field check, a macro name or '('`);
   }
 
   /** Field or transformer(field) on the left of a check; undefined if neither starts here. */
-  private tryFieldExpr(): FieldExpr | undefined {
+  private tryFieldExpr(plain = false): FieldExpr | undefined {
     const t = this.tryTransformer(false);
     if (t) return t;
-    return this.tryField();
+    return this.tryField(plain);
   }
 
-  private tryField(): FieldNode | undefined {
+  /** True when an operator follows the cursor (blanks skipped); the cursor does not move. */
+  private operatorAhead(): boolean {
     const lx = this.lx;
-    const name = lx.fieldName();
+    const start = lx.offset;
+    lx.blank();
+    const found =
+      lx.word('exists') !== undefined ||
+      NUMERIC_OPERATORS.some((o) => lx.literal(o)) ||
+      SYMBOL_STR_OPS.some((o) => lx.literal(o)) ||
+      WORD_STR_OPS.some((o) => lx.wordBlank(o)) ||
+      LIST_OPERATORS.some((o) => lx.word(o));
+    lx.offset = start;
+    return found;
+  }
+
+  /** A field: dotted name (or, with `plain`, also a one-word name), optional `[arg]`. */
+  private tryField(plain = false): FieldNode | undefined {
+    const lx = this.lx;
+    let name = lx.fieldName();
+    if (!name && plain) {
+      const id = lx.identifier();
+      if (id && isKeyword(id.text)) lx.offset = id.pos.offset;
+      else name = id;
+    }
     if (!name) return undefined;
     const node: FieldNode = { kind: 'field', name: name.text, pos: name.pos };
     if (lx.literal('[')) {
@@ -193,10 +223,10 @@ class Parser {
     lx.blank();
     let arg: FieldExpr | undefined;
     if (fn === 'val') {
-      arg = this.tryField();
+      arg = this.tryField(true);
       if (!arg) throw lx.error(`unexpected ${lx.describe()}: expected a field inside 'val('`);
     } else {
-      arg = this.tryFieldExpr();
+      arg = this.tryFieldExpr(true);
       if (!arg) throw lx.error(`unexpected ${lx.describe()}: expected a field or a transformer inside '${fn}('`);
     }
     lx.blank();
@@ -294,8 +324,8 @@ export function parseCondition(text: string): Ast {
  */
 export function parseFieldRef(text: string): FieldNode {
   const lx = new Lexer(text);
-  const name = lx.fieldName();
-  if (!name) throw new ConditionError(`'${text}' is not a field name`, lx.pos(0));
+  const name = lx.fieldName() ?? lx.identifier();
+  if (!name || isKeyword(name.text)) throw new ConditionError(`'${text}' is not a field name`, lx.pos(0));
   const node: FieldNode = { kind: 'field', name: name.text, pos: name.pos };
   if (lx.literal('[')) {
     const arg = lx.quoted() ?? lx.fieldArgBare();

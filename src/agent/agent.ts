@@ -13,6 +13,7 @@ import { ActionError, type ActionServices } from '../actions/types.ts';
 import type { AuditActor } from '../audit/record.ts';
 import type { Logger } from '../common/log.ts';
 import { RunDriver } from '../engine/driver.ts';
+import { startDetection, type Detection } from './detection.ts';
 import type { AgentHeartbeat, NodeJob } from '../engine/node-dispatch.ts';
 import { nodeQueueName } from '../queue/queues.ts';
 import { connectionOptions } from '../redis/connect.ts';
@@ -29,10 +30,13 @@ export interface AgentOptions {
   concurrency?: number;
   services?: ActionServices;
   sensor?: () => AgentHeartbeat['sensor'];
+  /** Run the eBPF sensor and detector and publish their alerts (needs root and bpf/ built). */
+  detection?: { rulesPaths: string[]; required: boolean };
 }
 
 export interface Agent {
   node: string;
+  detection?: Detection;
   close(): Promise<void>;
 }
 
@@ -43,11 +47,27 @@ export function nodeName(): string {
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   const rt = o.runtime;
   const node = o.node ?? nodeName();
+  let detection: Detection | undefined;
+  let sensorState: AgentHeartbeat['sensor'] = 'off';
+  if (o.detection) {
+    try {
+      detection = await startDetection({ runtime: rt, log: o.log, rulesPaths: o.detection.rulesPaths, node });
+      sensorState = 'running';
+      detection.sensor.exited.then(() => {
+        sensorState = 'unavailable';
+        o.log.error('the eBPF sensor stopped', { stderr: detection?.sensor.stderrTail.slice(-5).join(' | ') });
+      });
+    } catch (err) {
+      if (o.detection.required) throw err;
+      sensorState = 'unavailable';
+      o.log.warn('built-in detection is off', { reason: (err as Error).message });
+    }
+  }
   const actor: AuditActor = { type: 'system', name: `agent@${node}` };
   const driver = new RunDriver({ runs: rt.runs, audit: rt.audit, queues: { steps: rt.queues.steps, runs: rt.queues.runs }, now: rt.now });
   const startedAt = rt.now().toISOString();
   const beat = async () => {
-    const hb: AgentHeartbeat = { node, pid: process.pid, version: '0.1.0', startedAt, sensor: o.sensor?.() ?? 'off' };
+    const hb: AgentHeartbeat = { node, pid: process.pid, version: '0.1.0', startedAt, sensor: o.sensor?.() ?? sensorState };
     await rt.redis.set(rt.keys.agent(node), JSON.stringify(hb), 'PX', HEARTBEAT_TTL_MS);
   };
   await beat();
@@ -71,7 +91,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
         if (ok) await driver.send(j.runId, { type: 'STEP_DONE', stepId: j.stepId, attempt: j.attempt, output: output ?? {} });
         else await driver.send(j.runId, { type: 'STEP_FAILED', stepId: j.stepId, attempt: j.attempt, error: String(detail.error), retryable });
       };
-      if (!def || def.runsOn !== 'node') return report(false, { error: `agent on ${node} has no node action "${j.action}"` });
+      if (def?.runsOn !== 'node') return report(false, { error: `agent on ${node} has no node action "${j.action}"` });
       try {
         const result = await def.execute(j.params, {
           idempotencyKey: j.idempotencyKey,
@@ -100,8 +120,10 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   o.log.info('agent ready', { node, queue: nodeQueueName(node) });
   return {
     node,
+    detection,
     async close() {
       clearInterval(timer);
+      await detection?.stop();
       await worker.close();
       await rt.redis.del(rt.keys.agent(node));
     },

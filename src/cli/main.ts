@@ -9,7 +9,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   agent: { summary: 'the per-node role: runs node-local steps (and, with the sensor, detection)', load: () => import('./commands/agent.ts') },
   alert: { summary: 'alert send FILE — post Falco-style alerts to a running Riposte', load: () => import('./commands/alert.ts') },
   audit: { summary: 'audit list|verify — read and verify the audit log', load: () => import('./commands/audit.ts') },
+  rules: { summary: 'rules validate|test — check Falco-syntax rules, replay recorded events', load: () => import('./commands/rules.ts') },
   playbooks: { summary: 'playbooks validate [PATHS] — check playbook files', load: () => import('./commands/playbooks.ts') },
+  rbac: { summary: 'rbac [--playbooks DIR] [--all] — the least-privilege ClusterRole for the cluster actions', load: () => import('./commands/rbac.ts') },
 };
 
 function usage(): string {

@@ -12,7 +12,7 @@ import { openRuntime } from '../../runtime.ts';
 import { configFromFlags, parse } from '../options.ts';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { node: { type: 'string' } });
+  const { values } = parse(argv, { node: { type: 'string' }, 'no-sensor': { type: 'boolean' } });
   const { config } = await configFromFlags(values);
   const log = createLogger({ level: config.log.level, base: { role: 'agent' } });
   if (!config.redis.url) {
@@ -25,8 +25,8 @@ export async function run(argv: string[]): Promise<number> {
     await runtime.close();
     return 1;
   }
-  const agent = await startAgent({ runtime, registry: defaultRegistry(), log, node: values.node });
-  process.stdout.write(`riposte agent: node ${agent.node} ready\n`);
+  const agent = await startAgent({ runtime, registry: defaultRegistry(), log, node: values.node, ...(values['no-sensor'] ? {} : { detection: { rulesPaths: config.rules.paths, required: true } }) });
+  process.stdout.write(`riposte agent: node ${agent.node} ready${agent.detection ? ` (sensor on, ${agent.detection.ruleset.rules.length} rules)` : ' (sensor off)'}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());

@@ -8,13 +8,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultRegistry } from '../../actions/index.ts';
+import { startApprovals } from '../../approvals/wiring.ts';
+import { parseDuration } from '../../common/duration.ts';
 import { formatDiagnostic } from '../../common/errors.ts';
 import { createLogger, type Logger } from '../../common/log.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { startEngine } from '../../engine/engine.ts';
+import { kubernetesServices } from '../../kube/service.ts';
 import { startAgent, type Agent } from '../../agent/agent.ts';
 import { buildServer } from '../../http/server.ts';
-import { loadPlaybookPaths, type LoadedPlaybook } from '../../playbooks/load.ts';
+import { type LoadContext, loadPlaybookPaths, type LoadedPlaybook } from '../../playbooks/load.ts';
 import { pingRedis } from '../../redis/connect.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../redis/embedded.ts';
 import { openRuntime } from '../../runtime.ts';
@@ -37,8 +40,8 @@ async function ensureIngestToken(loaded: LoadedConfig, log: Logger, allowGenerat
   return token;
 }
 
-async function loadPlaybooks(paths: string[], log: Logger): Promise<LoadedPlaybook[]> {
-  const results = await loadPlaybookPaths(paths, { registry: defaultRegistry() });
+async function loadPlaybooks(paths: string[], log: Logger, refs: Pick<LoadContext, 'notifiers' | 'groups'> = {}): Promise<LoadedPlaybook[]> {
+  const results = await loadPlaybookPaths(paths, { registry: defaultRegistry(), ...refs });
   for (const r of results) for (const d of r.diagnostics) log[d.severity === 'error' ? 'error' : 'warn']('playbook problem', { diagnostic: formatDiagnostic(d) });
   const ok = results.flatMap((r) => (r.playbook ? [r.playbook] : []));
   log.info('playbooks loaded', { loaded: ok.map((p) => p.playbook.metadata.name), rejected: results.filter((r) => !r.playbook).map((r) => r.file) });
@@ -71,8 +74,16 @@ async function serve(argv: string[], role: 'start' | 'engine'): Promise<number> 
     return 1;
   }
   const ingestToken = await ensureIngestToken(loaded, log, role === 'start');
-  let playbooks = await loadPlaybooks(config.playbooks.paths, log);
+  // notifier and group names are checked against the configuration once there is one to check against
+  const refs = {
+    ...(Object.keys(config.notifiers).length ? { notifiers: new Set(Object.keys(config.notifiers)) } : {}),
+    ...(Object.keys(config.approvals.groups).length ? { groups: new Set(Object.keys(config.approvals.groups)) } : {}),
+  };
+  let playbooks = await loadPlaybooks(config.playbooks.paths, log, refs);
   const registry = defaultRegistry();
+  let listenUrl = '';
+  const approvals = await startApprovals({ runtime, config, secrets: loaded.secrets, log, registry, publicUrl: () => config.server.publicUrl ?? listenUrl });
+  const kubernetes = await kubernetesServices(config.kubernetes, log);
   const engine = startEngine({
     runtime,
     registry,
@@ -81,16 +92,23 @@ async function serve(argv: string[], role: 'start' | 'engine'): Promise<number> 
     concurrency: config.engine.concurrency,
     dryRun: () => config.engine.dryRun,
     guardrails: { protectedNamespaces: DEFAULT_PROTECTED_NAMESPACES },
+    ...approvals.engineHooks,
+    ...(config.engine.lockDuration ? { lockDurationMs: parseDuration(config.engine.lockDuration) } : {}),
+    ...(config.engine.rateLimit?.runs ? { limits: { rateLimit: { runs: config.engine.rateLimit.runs, window: config.engine.rateLimit.window ?? '1s' } } } : {}),
+    services: { ...kubernetes },
   });
   // `start` is both roles in one process: the agent takes this node's node-local steps
-  const agent: Agent | undefined = role === 'start' ? await startAgent({ runtime, registry, log: log.child({ role: 'agent' }) }) : undefined;
-  const app = buildServer({ runtime, log, ingestToken: () => ingestToken, maxAlertsPerRequest: config.ingest.maxAlertsPerRequest, bodyLimit: config.server.bodyLimit, trustProxy: config.server.trustedProxies });
+  const agent: Agent | undefined = role === 'start' ? await startAgent({ runtime, registry, log: log.child({ role: 'agent' }), detection: { rulesPaths: config.rules.paths, required: false } }) : undefined;
+  const app = buildServer({ runtime, log, ingestToken: () => ingestToken, maxAlertsPerRequest: config.ingest.maxAlertsPerRequest, bodyLimit: config.server.bodyLimit, trustProxy: config.server.trustedProxies, approvals: approvals.http });
+  approvals.attach(engine.driver);
   const address = await app.listen({ host: config.server.host, port: config.server.port });
+  listenUrl = address;
+  if (!config.server.publicUrl && Object.keys(config.notifiers).length) log.warn('server.publicUrl is not set: approval links in messages use the listen address', { listen: address });
   log.info('riposte is running', { listen: address, stateDir: config.stateDir, dryRun: config.engine.dryRun, redis: embedded ? 'embedded' : 'external', playbooks: playbooks.length });
   process.stdout.write(`riposte ${role}: listening on ${address} (alerts: POST ${address}/v1/alerts)\n`);
 
   const reload = async () => {
-    playbooks = await loadPlaybooks(config.playbooks.paths, log);
+    playbooks = await loadPlaybooks(config.playbooks.paths, log, refs);
   };
   process.on('SIGHUP', () => void reload());
   await new Promise<void>((resolve) => {
@@ -102,6 +120,7 @@ async function serve(argv: string[], role: 'start' | 'engine'): Promise<number> 
   await app.close();
   await agent?.close();
   await engine.close();
+  await approvals.close();
   await runtime.close();
   await embedded?.stop();
   return 0;

@@ -348,6 +348,24 @@ describe('compile results', () => {
     assert.equal(compileCondition<Ctx>('bad.x = 1', { resolve }).evaluate({ 'bad.x': 1 }), false);
   });
 
+  test('playbook-style triggers: one-word fields over an alert', () => {
+    const alert = { rule: 'Terminal shell in container', priority: 'warning', tags: ['container', 'T1059'], output_fields: { 'proc.name': 'bash' } };
+    type A = typeof alert;
+    const c = compileCondition<A>('rule = "Terminal shell in container" and priority in (critical, warning) and tags intersects (T1059) and output_fields[proc.name] = bash', {
+      resolve: (f) => {
+        if (f.name === 'output_fields' && f.arg !== undefined) {
+          const key = f.arg;
+          return (a) => a.output_fields[key as keyof A['output_fields']];
+        }
+        return f.name in alert ? (a) => a[f.name as keyof A] : { error: `unknown field ${f.name}` };
+      },
+    });
+    assert.deepEqual(c.unsupported, []);
+    assert.equal(c.evaluate(alert), true);
+    assert.equal(c.evaluate({ ...alert, priority: 'debug' }), false);
+    assert.deepEqual(compileCondition<A>('hostname = x', { resolve: () => ({ error: 'unknown field hostname' }) }).unsupported, [{ field: 'hostname', error: 'unknown field hostname' }]);
+  });
+
   test('a compiled condition is reusable and does not re-parse', () => {
     const c = compileCondition<Ctx>('f.s in (a, b) and f.n > 3', { resolve });
     for (let i = 0; i < 1000; i++) assert.equal(c.evaluate({ 's': 1, 'f.s': i % 2 ? 'a' : 'z', 'f.n': i }), i % 2 === 1 && i > 3);
@@ -384,5 +402,14 @@ describe('eventTypesOf', () => {
   });
   test('a transformer on evt.type is not an event-type check', () => {
     assert.equal(t('tolower(evt.type) = open'), 'any');
+  });
+});
+
+describe('names that are also Object.prototype members', () => {
+  test('a macro or list named constructor/toString is just undefined', () => {
+    assert.throws(() => compileCondition('constructor', { resolve, macros: {} }), /undefined macro 'constructor'/);
+    assert.throws(() => compileCondition('f.s in toString', { resolve, lists: {} }), /undefined list 'toString'/);
+    assert.equal(ev('f.s in (constructor)', { 'f.s': 'constructor' }, { lists: {} }), true);
+    assert.equal(eventTypesOf(parseCondition('hasOwnProperty'), { macros: {} }), 'any');
   });
 });

@@ -91,6 +91,14 @@ const ACCEPT: [string, string][] = [
   ['evt.type in (open,openat,openat2) and evt.is_open_write=true and fd.typechar=\'f\' and fd.num>=0', '(evt.type in (open, openat, openat2) and evt.is_open_write = true and fd.typechar = "f" and fd.num >= 0)'],
   ['proc.name!="<NA>"', 'proc.name != "<NA>"'],
   ['proc.name in (omiagent,in_heartbeat_r*,omsadmin.sh)', 'proc.name in (omiagent, in_heartbeat_r*, omsadmin.sh)'],
+  // one-word fields (playbook triggers): only before an operator or '[', or inside a transformer
+  ['rule = "Terminal shell in container"', 'rule = "Terminal shell in container"'],
+  ['priority in (critical, warning) and source=syscall', '(priority in (critical, warning) and source = syscall)'],
+  ['tags intersects (T1059) or hostname exists', '(tags intersects (T1059) or hostname exists)'],
+  ['output_fields[proc.name] = bash', 'output_fields[proc.name] = bash'],
+  ['tolower(rule) = x and rule != val(source)', '(tolower(rule) = x and rule != val(source))'],
+  ['rule and rule_b', '(rule and rule_b)'],
+  ['rule_is_x or not rule', '(rule_is_x or not rule)'],
 ];
 
 /** [input, line, col, message fragment] */
@@ -124,9 +132,12 @@ const REJECT: [string, number, number, string][] = [
   ['proc.aname[2 = a', 1, 13, "expected ']'"],
   ['proc.aname[] = a', 1, 12, 'expected a field argument'],
   ['tolower(proc.name = a', 1, 19, "expected ')' closing 'tolower('"],
-  ['tolower(bash) = a', 1, 9, "expected a field or a transformer inside 'tolower('"],
-  ['proc.name = val(bash)', 1, 17, "expected a field inside 'val('"],
+  ['tolower("bash") = a', 1, 9, "expected a field or a transformer inside 'tolower('"],
+  ['proc.name = val(1)', 1, 17, "expected a field inside 'val('"],
   ['val(proc.name) = a', 1, 4, "unexpected '('"],
+  ['rule = ', 1, 8, "'=' expects a value"],
+  ['and = x', 1, 1, "unexpected 'and'"],
+  ['tolower(and) = x', 1, 9, "expected a field or a transformer inside 'tolower('"],
   ['proc.name = a\n  and\n  proc.pid <', 3, 13, "'<' expects a number"],
   ['proc.name = a\n  and (\n    proc.pid = 1\n    or', 4, 7, 'unexpected end of condition'],
   ['=', 1, 1, "unexpected '='"],
@@ -217,7 +228,9 @@ describe('condition parser: positions and limits', () => {
   test('parseFieldRef reads lone field references', () => {
     assert.deepEqual(parseFieldRef('proc.aname[2]'), { kind: 'field', name: 'proc.aname', arg: '2', pos: { offset: 0, line: 1, col: 1 } });
     assert.equal(parseFieldRef('evt.arg.flags').name, 'evt.arg.flags');
-    assert.throws(() => parseFieldRef('proc'), ConditionError);
+    assert.equal(parseFieldRef('rule').name, 'rule');
+    assert.throws(() => parseFieldRef('1x'), ConditionError);
+    assert.throws(() => parseFieldRef('and'), ConditionError);
     assert.throws(() => parseFieldRef('proc.name x'), ConditionError);
   });
 });

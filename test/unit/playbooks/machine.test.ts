@@ -156,7 +156,7 @@ test('state ids are explicit and stable in persisted snapshots', () => {
   const m = machineFor(lp.version, lp.playbook);
   const s = startRun(m, { alert, runId: 'r', incidentId: 'i' }, new Date(0));
   assert.deepEqual(s.value, { a: 'active' });
-  const ids = [...m.idMap.keys()].sort();
+  const ids = [...(m as unknown as { idMap: Map<string, unknown> }).idMap.keys()].sort();
   for (const id of ['step:a', 'step:a:active', 'step:a:backoff', 'run:succeeded', 'run:failed', 'run:denied', 'run:cancelled']) assert.ok(ids.includes(id), `has state id ${id}`);
 });
 
