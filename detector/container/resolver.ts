@@ -44,6 +44,7 @@ export function attributePath(path: string): { id: string; fullId: string; runti
 
 export class ContainerResolver {
   private readonly byId = new Map<bigint, Attribution>();
+  private readonly misses = new Map<bigint, number>();
   private readonly cgroupRoot: string | null;
   private readonly metadataDir: string;
   private readonly procRoot: string;
@@ -59,9 +60,18 @@ export class ContainerResolver {
   resolve(cgroupId: bigint, pid: number): Attribution {
     const hit = this.byId.get(cgroupId);
     if (hit) return hit;
+    const miss = this.misses.get(cgroupId);
+    if (miss !== undefined && Date.now() - miss < 5000) return HOST;
     const path = this.pathOfPid(pid) ?? this.pathById(cgroupId);
-    const a = path === undefined ? HOST : this.fromPath(path);
-    if (path !== undefined) this.byId.set(cgroupId, a);
+    if (path === undefined) {
+      // unknown for now (the process is gone and the scan did not find it): host, asked again in 5 s
+      this.misses.set(cgroupId, Date.now());
+      if (this.misses.size > 10_000) this.misses.clear();
+      return HOST;
+    }
+    const a = this.fromPath(path);
+    this.byId.set(cgroupId, a);
+    this.misses.delete(cgroupId);
     return a;
   }
 

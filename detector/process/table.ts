@@ -21,7 +21,8 @@ export class ProcEntry implements ProcessInfo {
   loginuid?: number;
   isExeUpperLayer?: boolean;
   isExeFromMemfd?: boolean;
-  stdio?: { stdin?: FdInfo; stdout?: FdInfo; stderr?: FdInfo };
+  private stdioValue?: ProcessInfo['stdio'];
+  private stdioRead = false;
   private readonly table: ProcessTable;
 
   constructor(table: ProcessTable, init: Omit<ProcessInfo, 'parent'> & { loginuid?: number }) {
@@ -37,7 +38,22 @@ export class ProcEntry implements ProcessInfo {
     this.loginuid = init.loginuid;
     this.isExeUpperLayer = init.isExeUpperLayer;
     this.isExeFromMemfd = init.isExeFromMemfd;
-    this.stdio = init.stdio;
+    if (init.stdio) {
+      this.stdioValue = init.stdio;
+      this.stdioRead = true;
+    }
+  }
+
+  /**
+   * What fd 0/1/2 point at, read from /proc the first time a rule asks (only
+   * rules about shells do), which for a fresh exec is right after the event.
+   */
+  get stdio(): ProcessInfo['stdio'] {
+    if (!this.stdioRead) {
+      this.stdioRead = true;
+      this.stdioValue = this.table.readStdio(this.pid);
+    }
+    return this.stdioValue;
   }
 
   get parent(): ProcessInfo | undefined {
@@ -72,6 +88,7 @@ export class ProcessTable {
   private readonly procs = new Map<number, ProcEntry>();
   /** exited processes stay readable a little while (children may still name them as parent) */
   private readonly graveyard: { pid: number; at: number }[] = [];
+  private readonly gone = new Set<number>();
   private readonly procRoot: string;
   private readonly maxEntries: number;
   private readonly graceMs: number;
@@ -137,14 +154,23 @@ export class ProcessTable {
 
   /** The entry of `pid`, reading /proc when the table has not seen it yet. */
   getOrRead(pid: number): ProcEntry | undefined {
-    return this.procs.get(pid) ?? this.readProc(pid);
+    const hit = this.procs.get(pid);
+    if (hit) return hit;
+    if (this.gone.has(pid)) return undefined;
+    const e = this.readProc(pid);
+    if (!e) {
+      // not in /proc (already exited): do not look again until a fork or exec names it
+      if (this.gone.size > 10_000) this.gone.clear();
+      this.gone.add(pid);
+    }
+    return e;
   }
 
   onFork(parentPid: number, childPid: number): ProcEntry | undefined {
     if (childPid === parentPid || childPid <= 0) return undefined; // a thread
     const parent = this.getOrRead(parentPid);
     if (!parent) return this.readProc(childPid);
-    const child = new ProcEntry(this, { ...parent, pid: childPid, ppid: parentPid, args: parent.args, stdio: undefined });
+    const child = new ProcEntry(this, { pid: childPid, ppid: parentPid, name: parent.name, exe: parent.exe, exepath: parent.exepath, args: parent.args, cwd: parent.cwd, tty: parent.tty, loginuid: parent.loginuid, isExeUpperLayer: parent.isExeUpperLayer, isExeFromMemfd: parent.isExeFromMemfd });
     this.set(child);
     return child;
   }
@@ -163,7 +189,6 @@ export class ProcessTable {
       loginuid: f.loginuid === 4294967295 ? -1 : f.loginuid,
       isExeUpperLayer: f.upperLayer,
       isExeFromMemfd: f.fromMemfd,
-      stdio: this.readStdio(f.pid),
     });
     this.set(e);
     return e;
@@ -183,6 +208,7 @@ export class ProcessTable {
   }
 
   private set(e: ProcEntry): void {
+    this.gone.delete(e.pid);
     if (this.procs.size >= this.maxEntries && !this.procs.has(e.pid)) {
       // bounded: drop the oldest entry rather than grow without limit
       const first = this.procs.keys().next().value;

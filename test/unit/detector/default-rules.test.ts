@@ -72,6 +72,7 @@ const CASES: Record<string, { fires: [string, DetectorEvent][]; quiet: [string, 
   },
   'Contact K8S API Server From Container': {
     fires: [
+      ['a refused attempt from a container', connect('10.96.0.1', 443, { container: true, res: -111 })],
       ['kubernetes service IP on 443', connect('10.96.0.1', 443, { container: true })],
       ['any address on 6443', connect('192.168.49.2', 6443, { container: true })],
       ['non-blocking connect in progress', connect('10.43.0.1', 443, { container: true, res: -115 })],
@@ -79,19 +80,19 @@ const CASES: Record<string, { fires: [string, DetectorEvent][]; quiet: [string, 
     quiet: [
       ['same connect from the host', connect('10.96.0.1', 443)],
       ['other HTTPS destination', connect('93.184.216.34', 443, { container: true })],
-      ['refused connection', connect('10.96.0.1', 443, { container: true, res: -111 })],
     ],
   },
   'Outbound connection to mining pool port': {
     fires: [
       ['stratum on 3333', connect('198.51.100.20', 3333, { name: 'xmrig' })],
       ['45700 over IPv6 from a container', connect('2001:db8::20', 45700, { container: true })],
+      ['loopback 4444 (a relay on the node)', connect('127.0.0.1', 4444)],
+      ['IPv6 loopback 4444', connect('::1', 4444)],
+      ['a failed attempt is still an attempt', connect('198.51.100.20', 3333, { res: -113 })],
     ],
     quiet: [
       ['HTTPS', connect('198.51.100.20', 443)],
-      ['loopback 4444', connect('127.0.0.1', 4444)],
-      ['IPv6 loopback 4444', connect('::1', 4444)],
-      ['failed connect', connect('198.51.100.20', 3333, { res: -113 })],
+      ['loopback 8080', connect('127.0.0.1', 8080)],
     ],
   },
   'PTRACE attached to process': {
