@@ -86,7 +86,7 @@ export class Sandbox {
       await rm(base, { recursive: true, force: true });
       throw new Error(`sandbox overlay mount failed: ${mounted.out.trim()}`);
     }
-    const dev = await run('mount', ['--bind', '/dev', join(base, 'merged', 'dev')]);
+    const dev = await run('mount', ['--rbind', '/dev', join(base, 'merged', 'dev')]);
     if (dev.code !== 0) throw new Error(`sandbox /dev bind failed: ${dev.out.trim()}`);
     const metadataDir = opts.metadataDir ?? DEFAULT_METADATA_DIR;
     await mkdir(metadataDir, { recursive: true });
@@ -137,7 +137,7 @@ export class Sandbox {
     else for (const pid of await this.pids()) { try { process.kill(pid, 'SIGKILL'); } catch {} }
     await writeFile(join(this.cgroupDir, 'cgroup.freeze'), '0').catch(() => {});
     for (let i = 0; i < 100 && (await this.pids()).length; i++) await new Promise((r) => setTimeout(r, 20));
-    await run('umount', ['-l', join(this.root, 'dev')]);
+    await run('umount', ['-R', '-l', join(this.root, 'dev')]);
     await run('umount', ['-l', this.root]);
     for (let i = 0; i < 50; i++) {
       try {
