@@ -4,6 +4,7 @@
  * run and incident stores. The engine workers and the HTTP server both use them.
  */
 import type { Redis } from 'ioredis';
+import { CheckpointStore } from './audit/checkpoints.ts';
 import { AuditLog } from './audit/log.ts';
 import type { RiposteConfig } from './config/schema.ts';
 import { IncidentStore } from './engine/incidents.ts';
@@ -19,6 +20,8 @@ export interface Runtime {
   keys: Keys;
   queues: Queues;
   audit: AuditLog;
+  /** Signed checkpoints over the audit chain (written by the checkpointer, read by verify). */
+  checkpoints: CheckpointStore;
   runs: RunStore;
   incidents: IncidentStore;
   metrics: Metrics;
@@ -41,6 +44,7 @@ export function openRuntime(config: RiposteConfig, redisUrl: string, opts: { now
     keys,
     queues,
     audit,
+    checkpoints: new CheckpointStore(redis, keys),
     runs: new RunStore(redis, keys),
     incidents: new IncidentStore(redis, keys),
     metrics,

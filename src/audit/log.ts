@@ -108,7 +108,9 @@ export class AuditLog {
    */
   subscribe(fn: (rec: AuditRecord) => void): () => void {
     this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return () => {
+      this.listeners.delete(fn);
+    };
   }
 
   /** Sequence number of the oldest record still stored (1 until retention trims), or 0 when empty. */

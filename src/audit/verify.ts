@@ -39,6 +39,7 @@ export function verifyChain(records: readonly unknown[], head?: AuditHead, ancho
   let prevHash = anchor.hash;
   let expectSeq = anchor.seq + 1;
   let verifiedUpTo = anchor.seq;
+  let lastSigned = anchor.seq;
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as AuditRecord & { unparseable?: string };
     const fail = (kind: VerifyProblem, message: string): VerifyResult => ({ ok: false, checked: i, verifiedUpTo, problem: { kind, seq: typeof r.seq === 'number' ? r.seq : expectSeq, index: i, message } });
@@ -52,7 +53,8 @@ export function verifyChain(records: readonly unknown[], head?: AuditHead, ancho
     if (hashRecord(body) !== hash) return fail('edited', `record seq ${r.seq} was modified: its content no longer matches its hash`);
     if (r.prevHash !== prevHash) return fail('edited', `record seq ${r.seq} does not link to the previous record's hash`);
     const vouched = signed?.get(r.seq);
-    if (vouched !== undefined && vouched !== hash) return fail('edited', `record seq ${r.seq} differs from the signed checkpoint at seq ${r.seq}: the chain was rewritten`);
+    if (vouched !== undefined && vouched !== hash) return fail('edited', `record seq ${r.seq} differs from the signed checkpoint at seq ${r.seq}: the chain was rewritten somewhere in seq ${lastSigned + 1}..${r.seq}`);
+    if (vouched !== undefined) lastSigned = r.seq;
     prevHash = hash;
     verifiedUpTo = r.seq;
     expectSeq++;

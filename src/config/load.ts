@@ -29,7 +29,11 @@ export function defaults(env: NodeJS.ProcessEnv): RiposteConfig {
     playbooks: { paths: ['playbooks'] },
     rules: { paths: ['detector/rules'] },
     engine: { dryRun: false, concurrency: 8, alertRetention: '7d' },
-    audit: { checkpointEvery: 100 },
+    audit: { checkpointEvery: 100, checkpointInterval: '5m', retention: {}, export: { maxFileBytes: 64 * 1024 * 1024, maxFiles: 20, stdout: false } },
+    ui: { anonymousRole: 'viewer', loginUser: 'admin', loginRole: 'approver', approvers: [], sessionTtl: '12h' },
+    notifiers: {},
+    kubernetes: { inCluster: 'auto' },
+    approvals: { groups: {}, people: {}, reminders: [], linkTtl: '24h', formTtl: '15m', identityHeaders: ['X-Auth-Request-Email', 'X-Forwarded-User'] },
   };
 }
 
@@ -57,6 +61,13 @@ function coerce(type: string, raw: string): unknown {
       return /^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw;
     case 'array':
       return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'object':
+      // maps (notifiers, approvals.groups, …) come as JSON; anything else is left for the schema to reject
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        return raw;
+      }
     default:
       return raw;
   }
@@ -144,7 +155,12 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
   }
   envDiags.push(
     ...schemaDiagnostics(configSchema, fromEnv, {
-      diag: (path, message) => ({ file: 'environment', line: 0, col: 0, path: envBindings().find((b) => b.path.join('.') === path.join('.'))?.env ?? path.join('.'), message, severity: 'error' }),
+      // a problem inside a JSON-valued variable (RIPOSTE_NOTIFIERS …) names the variable and the path in it
+      diag: (path, message) => {
+        const p = path.join('.');
+        const b = envBindings().find((x) => p === x.path.join('.') || p.startsWith(`${x.path.join('.')}.`));
+        return { file: 'environment', line: 0, col: 0, path: b ? (p === b.path.join('.') ? b.env : `${b.env} (${p})`) : p, message, severity: 'error' };
+      },
     }),
   );
   if (envDiags.length) {
@@ -167,7 +183,17 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
   config.rules.paths = config.rules.paths.map(abs);
   if (config.ingest.tokenFile) config.ingest.tokenFile = abs(config.ingest.tokenFile);
   if (config.audit.signingKeyFile) config.audit.signingKeyFile = abs(config.audit.signingKeyFile);
+  if (config.kubernetes.kubeconfig) config.kubernetes.kubeconfig = abs(config.kubernetes.kubeconfig);
+  if (config.audit.export.dir) config.audit.export.dir = abs(config.audit.export.dir);
+  if (config.ui.passwordHashFile) config.ui.passwordHashFile = abs(config.ui.passwordHashFile);
+  if (config.approvals.slackSigningSecretFile) config.approvals.slackSigningSecretFile = abs(config.approvals.slackSigningSecretFile);
+  for (const n of Object.values(config.notifiers)) {
+    if (n.urlFile) n.urlFile = abs(n.urlFile);
+    if (n.secretFile) n.secretFile = abs(n.secretFile);
+  }
 
   const ingestToken = await readSecret(env.RIPOSTE_INGEST_TOKEN, config.ingest.tokenFile, 'ingest token');
-  return { config, secrets: { ingestToken }, file };
+  const slackSigningSecret = await readSecret(env.RIPOSTE_SLACK_SIGNING_SECRET, config.approvals.slackSigningSecretFile, 'slack signing secret');
+  const uiPasswordHash = await readSecret(env.RIPOSTE_UI_PASSWORD_HASH, config.ui.passwordHashFile, 'ui password hash');
+  return { config, secrets: { ingestToken, slackSigningSecret, uiPasswordHash }, file };
 }

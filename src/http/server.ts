@@ -9,7 +9,11 @@ import type { Runtime } from '../runtime.ts';
 import { errorBody, HttpError } from './errors.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { apiRoutes } from './routes/api.ts';
+import { type ApprovalHttpDeps, approvalRoutes } from './routes/approvals.ts';
 import { healthRoutes } from './routes/health.ts';
+import { uiRoutes } from './routes/ui.ts';
+import type { LoadedPlaybook, LoadResult } from '../playbooks/load.ts';
+import type { UiAuthConfig } from '../ui/auth.ts';
 
 export interface HttpDeps {
   runtime: Runtime;
@@ -18,6 +22,15 @@ export interface HttpDeps {
   maxAlertsPerRequest: number;
   bodyLimit: number;
   trustProxy?: string[];
+  /** Loaded playbooks and the results of loading every file (UI playbooks page and diagrams). */
+  playbooks?: () => readonly LoadedPlaybook[];
+  playbookProblems?: () => readonly LoadResult[];
+  /** Public half of the audit checkpoint key: served at /api/audit/public-key and trusted by verify. */
+  auditPublicKeyPem?: string;
+  /** UI sign-in and roles (src/ui/auth.ts); default: everyone is an anonymous viewer. */
+  uiAuth?: UiAuthConfig;
+  /** Approval pages and API (src/http/routes/approvals.ts); absent in processes without approvals wiring. */
+  approvals?: ApprovalHttpDeps;
 }
 
 export function buildServer(deps: HttpDeps): FastifyInstance {
@@ -49,5 +62,7 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
   healthRoutes(app, deps);
   alertRoutes(app, deps);
   apiRoutes(app, deps);
+  uiRoutes(app, deps);
+  if (deps.approvals) app.register(approvalRoutes(deps.approvals));
   return app;
 }

@@ -54,7 +54,7 @@ export function playbookGraph(pb: Playbook): PlaybookGraph {
       nodes.push({ id, label: s.name ?? s.id, kind, detail: detailOf(s), ...(parent ? { parent } : {}) });
       if (s.if) edges.push({ from: id, to: next, style: 'skip', label: `skip unless ${s.if}` });
       if (kind === 'parallel' && 'parallel' in s) {
-        s.parallel.branches.forEach((b, j) => seq(b.steps, id, `${id}:join`, s.id));
+        for (const b of s.parallel.branches) seq(b.steps, id, `${id}:join`, s.id);
         nodes.push({ id: `${id}:join`, label: 'join', kind: 'parallel', parent: s.id });
         edges.push({ from: `${id}:join`, to: next, style: 'next' });
       } else {
@@ -148,7 +148,7 @@ export function toSvg(g: PlaybookGraph, highlight: { visited?: Iterable<string>;
     row++;
   }
   const ends = g.nodes.filter((n) => n.kind === 'end');
-  ends.forEach((n, i) => pos.set(n.id, { x: 20 + i * (W + 30), y: 20 + row * (H + GAP) }));
+  for (const [i, n] of ends.entries()) pos.set(n.id, { x: 20 + i * (W + 30), y: 20 + row * (H + GAP) });
   const width = Math.max(...[...pos.values()].map((p) => p.x + W + 20), W + 40);
   const height = 20 + (row + 1) * (H + GAP);
   const out: string[] = [

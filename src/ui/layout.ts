@@ -33,6 +33,10 @@ export interface LayoutOptions {
   user?: string;
   /** Which nav entry is current. */
   nav?: 'incidents' | 'approvals' | 'audit' | 'playbooks';
+  /** The viewer's role, shown next to the name. */
+  role?: string;
+  /** Offer a sign-out button (built-in login sessions). */
+  logout?: boolean;
 }
 
 const NAV: [NonNullable<LayoutOptions['nav']>, string, string][] = [
@@ -49,18 +53,22 @@ export function layout(o: LayoutOptions): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${o.title} · Riposte</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/ui/assets/app.css">
 <script src="/ui/assets/app.js" defer></script>
 </head>
 <body>
+<a class="skip" href="#main">Skip to content</a>
 <header class="top">
   <a class="brand" href="/">Riposte</a>
   <nav aria-label="Main">
     ${NAV.map(([key, href, label]) => html`<a href="${href}"${o.nav === key ? html` aria-current="page"` : ''}>${label}</a>`)}
   </nav>
-  ${o.user ? html`<span class="user">${o.user}</span>` : ''}
+  <span class="live-status" id="live-status" role="status" aria-live="polite"></span>
+  ${o.user ? html`<span class="user">${o.user}${o.role ? html` <span class="role">(${o.role})</span>` : ''}</span>` : ''}
+  ${o.logout ? html`<form class="logout" method="post" action="/ui/logout"><button type="submit">Sign out</button></form>` : ''}
 </header>
-<main id="main">
+<main id="main" tabindex="-1">
 ${o.body}
 </main>
 </body>

@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { RiposteError } from '../../../src/common/errors.ts';
+import type { RiposteError } from '../../../src/common/errors.ts';
 import { envBindings, loadConfig } from '../../../src/config/load.ts';
 import { createLogger } from '../../../src/common/log.ts';
 
