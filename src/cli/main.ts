@@ -9,7 +9,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   agent: { summary: 'the per-node role: runs node-local steps (and, with the sensor, detection)', load: () => import('./commands/agent.ts') },
   alert: { summary: 'alert send FILE — post Falco-style alerts to a running Riposte', load: () => import('./commands/alert.ts') },
   audit: { summary: 'audit list|verify — read and verify the audit log', load: () => import('./commands/audit.ts') },
+  demo: { summary: 'demo [--approve] — a sandbox container caught, approved and contained, end to end (root)', load: () => import('./commands/demo.ts') },
   rules: { summary: 'rules validate|test — check Falco-syntax rules, replay recorded events', load: () => import('./commands/rules.ts') },
+  approvals: { summary: 'approvals list|show|approve|deny — decide approval gates from a terminal', load: () => import('./commands/approvals.ts') },
+  pause: { summary: 'pause — kill switch: hold new runs (and new steps) until resume', load: () => import('./commands/pause.ts').then((m) => ({ run: m.runPause })) },
+  resume: { summary: 'resume — start the held runs and continue', load: () => import('./commands/pause.ts').then((m) => ({ run: m.runResume })) },
   playbooks: { summary: 'playbooks validate [PATHS] — check playbook files', load: () => import('./commands/playbooks.ts') },
   rbac: { summary: 'rbac [--playbooks DIR] [--all] — the least-privilege ClusterRole for the cluster actions', load: () => import('./commands/rbac.ts') },
 };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { defaultRegistry } from '../../src/actions/index.ts';
 import type { ActionRegistry } from '../../src/actions/registry.ts';
+import type { ActionServices } from '../../src/actions/types.ts';
 import { silentLogger } from '../../src/common/log.ts';
 import { defaults } from '../../src/config/load.ts';
 import { startEngine, type Engine } from '../../src/engine/engine.ts';
@@ -24,7 +25,7 @@ export interface TestRiposte {
   close(): Promise<void>;
 }
 
-export async function startTestRiposte(opts: { playbooks?: Record<string, string>; dryRun?: boolean; bodyLimit?: number; prefix?: string; registry?: ActionRegistry } = {}): Promise<TestRiposte> {
+export async function startTestRiposte(opts: { playbooks?: Record<string, string>; dryRun?: boolean; bodyLimit?: number; prefix?: string; registry?: ActionRegistry; services?: ActionServices } = {}): Promise<TestRiposte> {
   const registry = opts.registry ?? defaultRegistry();
   const dir = await mkdtemp(join(tmpdir(), 'riposte-pb-'));
   for (const [name, text] of Object.entries(opts.playbooks ?? {})) await writeFile(join(dir, name), text);
@@ -35,7 +36,7 @@ export async function startTestRiposte(opts: { playbooks?: Record<string, string
   const config = defaults(process.env);
   config.redis.prefix = opts.prefix ?? uniquePrefix();
   const runtime = openRuntime(config, await testRedisUrl());
-  const engine = startEngine({ runtime, registry, playbooks: () => playbooks, log: silentLogger, concurrency: 4, dryRun: () => opts.dryRun ?? false, guardrails: { protectedNamespaces: ['kube-system'] } });
+  const engine = startEngine({ runtime, registry, playbooks: () => playbooks, log: silentLogger, concurrency: 4, dryRun: () => opts.dryRun ?? false, guardrails: { protectedNamespaces: ['kube-system'] }, ...(opts.services ? { services: opts.services } : {}) });
   const token = randomBytes(24).toString('hex');
   const app = buildServer({ runtime, log: silentLogger, ingestToken: () => token, maxAlertsPerRequest: 1000, bodyLimit: opts.bodyLimit ?? 64 * 1024 });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });

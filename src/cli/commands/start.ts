@@ -17,10 +17,13 @@ import { startEngine } from '../../engine/engine.ts';
 import { kubernetesServices } from '../../kube/service.ts';
 import { startAgent, type Agent } from '../../agent/agent.ts';
 import { buildServer } from '../../http/server.ts';
-import { type LoadContext, loadPlaybookPaths, type LoadedPlaybook } from '../../playbooks/load.ts';
+import { type LoadContext, loadPlaybookPaths, type LoadedPlaybook, type LoadResult } from '../../playbooks/load.ts';
 import { pingRedis } from '../../redis/connect.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../redis/embedded.ts';
 import { openRuntime } from '../../runtime.ts';
+import { loadOrCreateSigningKey } from '../../audit/checkpoints.ts';
+import { startAuditMaintenance } from '../../audit/maintenance.ts';
+import { uiAuthFromConfig } from '../../ui/auth.ts';
 import { configFromFlags, parse } from '../options.ts';
 
 export const DEFAULT_PROTECTED_NAMESPACES = ['kube-system', 'riposte-system'];
@@ -40,8 +43,12 @@ async function ensureIngestToken(loaded: LoadedConfig, log: Logger, allowGenerat
   return token;
 }
 
+/** Every file of the last (re)load, valid or not: the UI's playbooks page shows the rejected ones and why. */
+let playbookResults: LoadResult[] = [];
+
 async function loadPlaybooks(paths: string[], log: Logger, refs: Pick<LoadContext, 'notifiers' | 'groups'> = {}): Promise<LoadedPlaybook[]> {
   const results = await loadPlaybookPaths(paths, { registry: defaultRegistry(), ...refs });
+  playbookResults = results;
   for (const r of results) for (const d of r.diagnostics) log[d.severity === 'error' ? 'error' : 'warn']('playbook problem', { diagnostic: formatDiagnostic(d) });
   const ok = results.flatMap((r) => (r.playbook ? [r.playbook] : []));
   log.info('playbooks loaded', { loaded: ok.map((p) => p.playbook.metadata.name), rejected: results.filter((r) => !r.playbook).map((r) => r.file) });
@@ -55,6 +62,8 @@ async function serve(argv: string[], role: 'start' | 'engine'): Promise<number> 
   const log = createLogger({ level: config.log.level, base: { role } });
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
 
+  // before Redis: a cluster misconfiguration fails the start at once, with nothing to close
+  const kubernetes = await kubernetesServices(config.kubernetes, log);
   let embedded: EmbeddedRedis | undefined;
   let redisUrl = config.redis.url;
   if (!redisUrl) {
@@ -74,6 +83,11 @@ async function serve(argv: string[], role: 'start' | 'engine'): Promise<number> 
     return 1;
   }
   const ingestToken = await ensureIngestToken(loaded, log, role === 'start');
+  // audit checkpoints are signed with audit.signingKeyFile; `start` (one machine) generates a key in the state dir
+  const auditKey = await loadOrCreateSigningKey({ file: config.audit.signingKeyFile, stateDir: config.stateDir, generate: role === 'start' });
+  if (!auditKey) log.warn('no audit signing key (audit.signingKeyFile): audit checkpoints are not signed and retention is off');
+  else if (auditKey.generated) log.info('generated an audit signing key', { keyFile: auditKey.file, keyId: auditKey.signer.keyId });
+  const auditMaintenance = startAuditMaintenance({ audit: runtime.audit, checkpoints: runtime.checkpoints, redis: runtime.redis, keys: runtime.keys, config: config.audit, signer: auditKey?.signer, log });
   // notifier and group names are checked against the configuration once there is one to check against
   const refs = {
     ...(Object.keys(config.notifiers).length ? { notifiers: new Set(Object.keys(config.notifiers)) } : {}),
@@ -82,8 +96,12 @@ async function serve(argv: string[], role: 'start' | 'engine'): Promise<number> 
   let playbooks = await loadPlaybooks(config.playbooks.paths, log, refs);
   const registry = defaultRegistry();
   let listenUrl = '';
-  const approvals = await startApprovals({ runtime, config, secrets: loaded.secrets, log, registry, publicUrl: () => config.server.publicUrl ?? listenUrl });
-  const kubernetes = await kubernetesServices(config.kubernetes, log);
+  const approvals = await startApprovals({ runtime, config, secrets: loaded.secrets, log, registry, publicUrl: () => config.server.publicUrl ?? listenUrl }).catch(async (err: unknown) => {
+    // bad notifier configuration: stop what was started before saying so
+    await runtime.close();
+    await embedded?.stop();
+    throw err;
+  });
   const engine = startEngine({
     runtime,
     registry,
@@ -99,7 +117,7 @@ async function serve(argv: string[], role: 'start' | 'engine'): Promise<number> 
   });
   // `start` is both roles in one process: the agent takes this node's node-local steps
   const agent: Agent | undefined = role === 'start' ? await startAgent({ runtime, registry, log: log.child({ role: 'agent' }), detection: { rulesPaths: config.rules.paths, required: false } }) : undefined;
-  const app = buildServer({ runtime, log, ingestToken: () => ingestToken, maxAlertsPerRequest: config.ingest.maxAlertsPerRequest, bodyLimit: config.server.bodyLimit, trustProxy: config.server.trustedProxies, approvals: approvals.http });
+  const app = buildServer({ runtime, log, ingestToken: () => ingestToken, maxAlertsPerRequest: config.ingest.maxAlertsPerRequest, bodyLimit: config.server.bodyLimit, trustProxy: config.server.trustedProxies, approvals: approvals.http, playbooks: () => playbooks, playbookProblems: () => playbookResults, auditPublicKeyPem: auditKey?.signer.publicKeyPem, uiAuth: uiAuthFromConfig(config, loaded.secrets) });
   approvals.attach(engine.driver);
   const address = await app.listen({ host: config.server.host, port: config.server.port });
   listenUrl = address;
@@ -120,6 +138,7 @@ async function serve(argv: string[], role: 'start' | 'engine'): Promise<number> 
   await app.close();
   await agent?.close();
   await engine.close();
+  await auditMaintenance.close();
   await approvals.close();
   await runtime.close();
   await embedded?.stop();

@@ -18,7 +18,7 @@ const alert = async (name: string) => validateAlert(JSON.parse(await readFile(`t
 const steps = (r: ReturnType<typeof simulate>) => r.entries.map((e) => `${e.kind}:${e.step ?? ''}`);
 
 test('every example playbook validates', () => {
-  assert.equal(results.length, 4);
+  assert.equal(results.length, 5);
   for (const r of results) assert.deepEqual(r.diagnostics.map(formatDiagnostic), [], r.file);
 });
 
@@ -49,6 +49,16 @@ test('mining pool: isolate at once, notify, approval to kill', async () => {
   assert.match(r.entries[1]!.text, /connected to 127\.0\.0\.1:3333/);
   const timedOut = simulate(byName.get('mining-pool-connection')!, a, registry, { decide: 'timeout' });
   assert.deepEqual(steps(timedOut), ['execute:isolate', 'notify:tell', 'approval:approve_kill', 'skip:kill', 'end:'], 'on timeout it continues without killing');
+});
+
+test('mining pool outside Kubernetes: in-kernel isolation at once, then notify', async () => {
+  const k = await alert('mining-pool');
+  const a = { ...k, output_fields: { 'container.id': 'd41f0a9b2c3e', 'fd.name': '172.17.0.2:40000->127.0.0.1:3333', 'fd.sport': 3333 } };
+  assert.deepEqual(matchPlaybooks([...byName.values()], a).map((p) => p.playbook.metadata.name), ['mining-pool-node']);
+  const r = simulate(byName.get('mining-pool-node')!, a, registry);
+  assert.deepEqual(steps(r), ['execute:isolate', 'notify:tell', 'end:']);
+  assert.match(r.entries[0]!.text, /cut all network traffic of container d41f0a9b2c3e in the kernel/);
+  assert.equal(matchPlaybooks([byName.get('mining-pool-node')!], { ...a, output_fields: { ...a.output_fields, 'container.id': 'host' } }).length, 0, 'not for the host');
 });
 
 test('sensitive file read: trace + notify only (trace skipped on the host)', async () => {
