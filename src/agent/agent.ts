@@ -18,6 +18,8 @@ import type { AgentHeartbeat, NodeJob } from '../engine/node-dispatch.ts';
 import { nodeQueueName } from '../queue/queues.ts';
 import { connectionOptions } from '../redis/connect.ts';
 import type { Runtime } from '../runtime.ts';
+import { defaultStateDir } from '../config/load.ts';
+import { NodeServices, type ExecDenied } from '../node/services.ts';
 
 export const HEARTBEAT_EVERY_MS = 5000;
 export const HEARTBEAT_TTL_MS = 15_000;
@@ -32,11 +34,19 @@ export interface AgentOptions {
   sensor?: () => AgentHeartbeat['sensor'];
   /** Run the eBPF sensor and detector and publish their alerts (needs root and bpf/ built). */
   detection?: { rulesPaths: string[]; required: boolean };
+  /**
+   * Node actions (container.kill, snapshot, tracing, isolation, exec blocking):
+   * state dir for artifacts (default $RIPOSTE_STATE_DIR or the default state dir),
+   * whether in-kernel containment outlives the agent (default: undone on stop,
+   * $RIPOSTE_AGENT_PERSIST_CONTAINMENT=true to keep it), `false` to leave them off.
+   */
+  nodeActions?: false | { stateDir?: string; persist?: boolean; exec?: 'auto' | 'bpf-lsm' | 'fanotify'; pinDir?: string };
 }
 
 export interface Agent {
   node: string;
   detection?: Detection;
+  nodeActions?: NodeServices;
   close(): Promise<void>;
 }
 
@@ -64,6 +74,27 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     }
   }
   const actor: AuditActor = { type: 'system', name: `agent@${node}` };
+  let nodeActions: NodeServices | undefined;
+  if (o.nodeActions !== false) {
+    const na = o.nodeActions ?? {};
+    try {
+      nodeActions = await NodeServices.create({
+        stateDir: na.stateDir ?? process.env.RIPOSTE_STATE_DIR ?? defaultStateDir(process.env),
+        node,
+        log: o.log.child({ part: 'node-actions' }),
+        persist: na.persist ?? /^(1|true|yes|on)$/i.test(process.env.RIPOSTE_AGENT_PERSIST_CONTAINMENT ?? ''),
+        sensor: () => detection?.sensor,
+        ...(na.exec ? { exec: na.exec } : {}),
+        ...(na.pinDir ? { pinDir: na.pinDir } : {}),
+      });
+      // a refused exec is a security event of its own: audited, with its container
+      nodeActions.on('exec-denied', (d: ExecDenied) => {
+        void rt.audit.append({ actor, action: 'exec.denied', target: d.container, outcome: 'info', details: { ...d, node } }).catch((err: Error) => o.log.warn('auditing a denied exec failed', { error: err.message }));
+      });
+    } catch (err) {
+      o.log.warn('node actions are off on this agent', { reason: (err as Error).message });
+    }
+  }
   const driver = new RunDriver({ runs: rt.runs, audit: rt.audit, queues: { steps: rt.queues.steps, runs: rt.queues.runs }, now: rt.now });
   const startedAt = rt.now().toISOString();
   const beat = async () => {
@@ -103,7 +134,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
           dryRun: j.dryRun,
           log: o.log.child({ runId: j.runId, stepId: j.stepId }),
           signal: signal ?? new AbortController().signal,
-          services: { node, ...(o.services ?? {}) },
+          services: { node, ...(nodeActions ? { nodeActions } : {}), ...(o.services ?? {}) },
         });
         for (const [index, f] of (result.followUps ?? []).entries()) {
           await rt.queues.steps.add('followup', { runId: j.runId, stepId: j.stepId, key: j.idempotencyKey, index, action: f.action, params: f.params, reason: f.reason }, { jobId: `f|${j.idempotencyKey.replace(/:/g, '|')}|${index}`, delay: f.delayMs, attempts: 10, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 86400 } });
@@ -121,10 +152,13 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   return {
     node,
     detection,
+    nodeActions,
     async close() {
       clearInterval(timer);
-      await detection?.stop();
       await worker.close();
+      // undo this agent's containment (unless persisting) while the sensor still runs
+      await nodeActions?.close().catch((err: Error) => o.log.error('undoing node containment failed', { error: err.message }));
+      await detection?.stop();
       await rt.redis.del(rt.keys.agent(node));
     },
   };

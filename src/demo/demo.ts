@@ -42,8 +42,6 @@ export interface DemoResult {
   auditOk: boolean;
 }
 
-const SHELL_RULE = 'Terminal shell in container';
-const MINING_RULE = 'Outbound connection to mining pool port';
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const say = (s: string) => o.out(s);

@@ -24,6 +24,8 @@ export interface AlertProcessorDeps {
   log: Logger;
   now: () => Date;
   metrics?: { runsStarted(playbook: string): void; alertsDeduped(playbook: string): void };
+  /** Admission control (src/engine/admission.ts): starts the run or holds it; true when created now. */
+  admit?: (meta: Parameters<RunDriver['create']>[0], input: Parameters<RunDriver['create']>[1]) => Promise<boolean>;
 }
 
 export function derivedId(...parts: string[]): string {
@@ -67,7 +69,7 @@ export class AlertProcessor {
         continue;
       }
       if (join.kind === 'duplicate' && join.incidentId !== derivedId('incident', alert.id, name)) continue;
-      const created = await this.d.driver.create(
+      const created = await (this.d.admit ?? ((m, i) => this.d.driver.create(m, i)))(
         {
           id: runId,
           playbook: name,

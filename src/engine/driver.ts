@@ -22,6 +22,11 @@ export interface DriverDeps {
   now: () => Date;
   onApproval?: EffectHook;
   onFinished?: (run: StoredRun) => void | Promise<void>;
+  /**
+   * Looks at an approval's expiry timer before it is applied (src/approvals/service.ts):
+   * returns the DECISION recorded before the timer when there is one, else the timer.
+   */
+  resolveEvent?: (runId: string, event: RunEvent) => Promise<RunEvent>;
 }
 
 const ENGINE: AuditActor = { type: 'system', name: 'engine' };
@@ -66,6 +71,7 @@ export class RunDriver {
 
   /** Applies an event to a run; returns the run after it (or undefined when unknown). */
   async send(runId: string, event: RunEvent): Promise<StoredRun | undefined> {
+    if (event.type === 'TIMER' && event.timer === 'expiry' && this.d.resolveEvent) event = await this.d.resolveEvent(runId, event);
     for (let attempt = 0; attempt < 100; attempt++) {
       const run = await this.d.runs.get(runId);
       if (!run) return undefined;

@@ -3,7 +3,7 @@
  * The engine role: BullMQ workers for alerts, run events and step executions.
  * Any number of engine processes can run against one Redis; there is no leader.
  */
-import { Worker } from 'bullmq';
+import { DelayedError, Worker } from 'bullmq';
 import type { ActionRegistry } from '../actions/registry.ts';
 import type { ActionServices } from '../actions/types.ts';
 import type { Alert } from '../alerts/alert.ts';
@@ -12,6 +12,7 @@ import type { LoadedPlaybook } from '../playbooks/load.ts';
 import { QUEUE_NAMES } from '../queue/queues.ts';
 import { connectionOptions } from '../redis/connect.ts';
 import type { Runtime } from '../runtime.ts';
+import { Admission, type AdmissionLimits } from './admission.ts';
 import { AlertProcessor } from './alert-processor.ts';
 import { RunDriver } from './driver.ts';
 import type { EventJob, ExecuteJob, FollowUpJob } from './effects.ts';
@@ -32,12 +33,18 @@ export interface EngineOptions {
   onApproval?: ConstructorParameters<typeof RunDriver>[0]['onApproval'];
   /** How long a dead worker's job stays locked before another takes it (default 10s). */
   lockDurationMs?: number;
+  /** Approval expiry timers pass through this first (src/approvals/service.ts). */
+  resolveEvent?: ConstructorParameters<typeof RunDriver>[0]['resolveEvent'];
+  /** Global limit on run starts (engine.rateLimit); runs over it are held, not dropped. */
+  limits?: AdmissionLimits;
 }
 
 export interface Engine {
   driver: RunDriver;
   processor: AlertProcessor;
   executor: StepExecutor;
+  /** Kill switch, maxConcurrentRuns and rate limit: held runs start from here. */
+  admission: Admission;
   close(): Promise<void>;
 }
 
@@ -49,10 +56,23 @@ export function startEngine(o: EngineOptions): Engine {
     queues: { steps: rt.queues.steps, runs: rt.queues.runs },
     now: rt.now,
     onApproval: o.onApproval,
+    resolveEvent: o.resolveEvent,
     onFinished: async (run) => {
       rt.metrics.runsFinished.inc({ playbook: run.meta.playbook, status: run.state.status });
       await rt.incidents.setStatus(run.meta.incidentId, run.state.status);
+      await admission.finished(run);
     },
+  });
+  const admission = new Admission({
+    redis: rt.redis,
+    keys: rt.keys,
+    driver,
+    runs: rt.runs,
+    audit: rt.audit,
+    log: o.log,
+    now: rt.now,
+    limits: o.limits,
+    onStarted: (meta) => rt.metrics.runsStarted.inc({ playbook: meta.playbook }),
   });
   const processor = new AlertProcessor({
     playbooks: o.playbooks,
@@ -62,6 +82,7 @@ export function startEngine(o: EngineOptions): Engine {
     log: o.log,
     now: rt.now,
     metrics: { runsStarted: (p) => rt.metrics.runsStarted.inc({ playbook: p }), alertsDeduped: (p) => rt.metrics.alertsDeduped.inc({ playbook: p }) },
+    admit: (meta, input) => admission.admit(meta, input),
   });
   const nodes = new NodeDispatcher(rt.redis, rt.redisUrl, rt.keys);
   const executor = new StepExecutor({
@@ -97,7 +118,12 @@ export function startEngine(o: EngineOptions): Engine {
   const runsWorker = new Worker<EventJob>(QUEUE_NAMES.runs, async (job) => {
     await driver.send(job.data.runId, job.data.event);
   }, common);
-  const stepsWorker = new Worker<ExecuteJob | FollowUpJob>(QUEUE_NAMES.steps, async (job, _token, signal) => {
+  const stepsWorker = new Worker<ExecuteJob | FollowUpJob>(QUEUE_NAMES.steps, async (job, token, signal) => {
+    // kill switch: runs in flight start no new step while paused; the job waits and is tried again
+    if (admission.paused && job.name !== 'followup') {
+      await job.moveToDelayed(Date.now() + 1000, token);
+      throw new DelayedError();
+    }
     const end = rt.metrics.stepDuration.startTimer({ kind: job.name });
     try {
       if (job.name === 'followup') await executor.followUp(job.data as FollowUpJob, signal ?? new AbortController().signal);
@@ -106,6 +132,7 @@ export function startEngine(o: EngineOptions): Engine {
       end();
     }
   }, common);
+  admission.start();
   for (const [name, w] of [['alerts', alertsWorker], ['runs', runsWorker], ['steps', stepsWorker]] as const) {
     w.on('failed', onFailed(name));
     w.on('error', (err) => o.log.warn('worker error', { queue: name, error: err.message }));
@@ -114,7 +141,9 @@ export function startEngine(o: EngineOptions): Engine {
     driver,
     processor,
     executor,
+    admission,
     async close() {
+      admission.stop();
       await Promise.all([alertsWorker.close(), runsWorker.close(), stepsWorker.close()]);
       await nodes.close();
     },
