@@ -50,7 +50,7 @@ async function main(): Promise<number> {
       if (!g) throw new Error(`unknown tier ${t}; tiers: ${Object.keys(TIERS).join(', ')}`);
       return g;
     });
-    return await run(process.execPath, ['--test', '--test-concurrency=3', '--test-reporter=spec', ...argv, ...globs], { ...process.env, RIPOSTE_TEST_REDIS_URL: redis.url });
+    return await run(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...argv, ...globs], { ...process.env, RIPOSTE_TEST_REDIS_URL: redis.url });
   } finally {
     await redis.stop();
     await rm(dir, { recursive: true, force: true });
