@@ -26,10 +26,13 @@ export function machine(): { date: string; nproc: string; cpu: string; node: str
   return { date: new Date().toISOString(), nproc: run('nproc', []) || String(cpus().length), cpu: model, node: process.version, commit: run('git', ['rev-parse', '--short', 'HEAD']) || 'unknown' };
 }
 
-/** Machine facts for result headers (also used by bench/detector.ts). */
-export function machineFacts(): { date: string; cpu: string; nproc: string; mem: string; kernel: string } {
-  const m = machine();
-  return { date: m.date, cpu: m.cpu, nproc: m.nproc, mem: `${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`, kernel: release() };
+/** The facts bench/detector.ts prints (its original helper, kept as it was). */
+export function machineFacts(): { cpu: string; nproc: number; mem: string; kernel: string; date: string } {
+  let nproc = cpus().length;
+  try {
+    nproc = Number(execFileSync('nproc', [], { encoding: 'utf8' }).trim());
+  } catch {}
+  return { cpu: cpus()[0]?.model.trim() ?? 'unknown CPU', nproc, mem: `${Math.round(totalmem() / 2 ** 30)} GiB`, kernel: release(), date: new Date().toISOString().slice(0, 10) };
 }
 
 export const median = (xs: number[]) => {
