@@ -240,6 +240,21 @@ export class ApprovalService {
     return [...out];
   }
 
+  /**
+   * A personal link for one approver, for a person at the terminal of this machine
+   * (`riposte approvals link`): the link carries that person's identity to the page,
+   * where the vote is still checked like any other.
+   */
+  async personalLink(id: string, person: string): Promise<string> {
+    const view = await this.current(id);
+    if (!view) throw new ApprovalRefusal(404, 'NOT_FOUND', `no approval ${id}`);
+    if (view.status !== 'pending') throw new ApprovalRefusal(409, 'CLOSED', `approval ${id} is ${view.status}`);
+    if (!this.isApprover(view, person)) throw new ApprovalRefusal(403, 'NOT_AN_APPROVER', `${person} is not an approver of this step (approvers: ${describeApprovers(view)})`);
+    const { token } = await this.d.tokens.issue('link', view.id, person, this.linkTtl(view));
+    await this.d.audit.append({ actor: { type: 'person', name: person, via: 'cli-os-user' }, action: 'approval.link', target: view.title, outcome: 'info', incidentId: view.incidentId, runId: view.runId, stepId: view.stepId, details: { approvalId: view.id } });
+    return this.url(view.id, token);
+  }
+
   isApprover(view: ApprovalRecord, person: string): boolean {
     if (view.approvers.users.length === 0 && view.approvers.groups.length === 0) return true;
     return this.approverPeople(view).includes(normIdentity(person));

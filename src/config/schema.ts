@@ -121,7 +121,7 @@ export const configSchema = {
         additionalProperties: false,
         required: ['type'],
         properties: {
-          type: { type: 'string', enum: ['slack', 'mattermost', 'teams', 'discord', 'webhook'] },
+          type: { type: 'string', enum: ['slack', 'mattermost', 'teams', 'discord', 'webhook', 'log'], description: 'log: no chat, the message is written to Riposte\'s log (single machine, demos).' },
           urlEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Environment variable holding the webhook URL.' },
           urlFile: { type: 'string', description: 'File holding the webhook URL.' },
           secretEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'webhook: variable holding an HMAC key for X-Riposte-Signature.' },
@@ -192,7 +192,7 @@ export interface RiposteConfig {
   kubernetes: { kubeconfig?: string; context?: string; inCluster: 'auto' | 'always' | 'never' };
 }
 
-export type NotifierType = 'slack' | 'mattermost' | 'teams' | 'discord' | 'webhook';
+export type NotifierType = 'slack' | 'mattermost' | 'teams' | 'discord' | 'webhook' | 'log';
 
 export interface NotifierConfig {
   type: NotifierType;

@@ -139,6 +139,7 @@ export function formatPayload(type: NotifierType, m: NotificationMessage, o: For
     case 'discord':
       return discord(m, o);
     case 'webhook':
+    case 'log':
       return webhook(m);
   }
 }

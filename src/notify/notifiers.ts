@@ -56,6 +56,19 @@ export async function loadNotifiers(config: Record<string, NotifierConfig>, env:
   const out = new Map<string, Notifier>();
   const problems: string[] = [];
   for (const [name, c] of Object.entries(config)) {
+    if (c.type === 'log') {
+      // no chat on this machine: the message goes to stdout as one JSON line, links included
+      out.set(name, {
+        name,
+        type: 'log',
+        interactive: false,
+        send: async (msg) => {
+          process.stdout.write(`${JSON.stringify({ notifier: name, kind: msg.kind, title: msg.title, text: msg.text, links: msg.links })}\n`);
+          return { status: 200, attempts: 1 };
+        },
+      });
+      continue;
+    }
     if (!c.urlEnv && !c.urlFile) {
       problems.push(`notifiers.${name}: set urlEnv (an environment variable) or urlFile (a file) holding the webhook URL; URLs are secrets and are not read from riposte.yaml`);
       continue;

@@ -27,6 +27,7 @@ const USAGE = `usage: riposte approvals list [--all] [--json]
        riposte approvals show ID [--json]
        riposte approvals approve ID [--comment TEXT]
        riposte approvals deny ID [--comment TEXT]
+       riposte approvals link ID      (a personal link for you, to decide in the browser)
 ID may be a unique prefix of at least 6 characters.
 `;
 
@@ -54,7 +55,7 @@ function detail(v: ApprovalView, url: string): string {
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { all: { type: 'boolean' }, comment: { type: 'string' } });
   const [sub, idArg] = positionals;
-  if (values.help || !sub || !['list', 'show', 'approve', 'deny'].includes(sub) || (sub !== 'list' && !idArg)) {
+  if (values.help || !sub || !['list', 'show', 'approve', 'deny', 'link'].includes(sub) || (sub !== 'list' && !idArg)) {
     process.stderr.write(USAGE);
     return values.help ? 0 : 2;
   }
@@ -107,6 +108,16 @@ export async function run(argv: string[]): Promise<number> {
     }
     const osUser = userInfo().username;
     const person = service.personForOsUser(osUser);
+    if (sub === 'link') {
+      try {
+        process.stdout.write(`${await service.personalLink(id, person)}\n`);
+        return 0;
+      } catch (err) {
+        if (!(err instanceof ApprovalRefusal)) throw err;
+        process.stderr.write(`riposte: ${err.code}: ${err.message}\n`);
+        return 1;
+      }
+    }
     try {
       const r = await service.vote({ id, person, via: 'cli-os-user', decision: sub === 'approve' ? 'approved' : 'denied', comment: values.comment, details: { osUser } });
       const a = r.approval;
