@@ -115,7 +115,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
             say(`  ↳ ${pb}: step ${r.stepId} started${d.description ? ` — ${String(d.description)}` : ''}`);
             break;
           case 'step.succeeded':
-            say(`  ✔ ${pb}: step ${r.stepId} done${d.summary ? ` — ${String(d.summary)}` : ''}${d.sha256 ? ` (sha256 ${String(d.sha256).slice(0, 16)}…)` : ''}`);
+            say(`  ✔ ${pb}: step ${r.stepId} done${d.summary ? ` — ${String(d.summary)}` : ''}`);
             break;
           case 'step.failed':
             say(`  ✖ ${pb}: step ${r.stepId} failed — ${String(d.error ?? '')}`);
@@ -129,7 +129,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
             result.approvalId = id;
             approvalShown = true;
             say(`  ⏸ ${pb}: waiting for approval — ${r.target ?? ''}`);
-            say(`     open ${new URL(`/approvals/${id}`, o.baseUrl).href}`);
+            // a personal link for the person at this terminal; the page checks the vote like any other
+            const link = await o.cli(['approvals', 'link', id]);
+            say(`     decide in the browser: ${link.code === 0 ? link.stdout.trim() : new URL(`/approvals/${id}`, o.baseUrl).href}`);
             say(`     or run: riposte approvals approve ${id.slice(0, 8)}`);
             if (o.approve === 'cli') {
               const res = await o.cli(['approvals', 'approve', id, '--comment', 'approved by riposte demo']);

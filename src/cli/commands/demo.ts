@@ -12,7 +12,7 @@ import { cliRunner, runDemo } from '../../demo/demo.ts';
 import { clientRedisUrl, configFromFlags, parse } from '../options.ts';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { approve: { type: 'boolean' }, url: { type: 'string' }, timeout: { type: 'string' } });
+  const { values } = parse(argv, { approve: { type: 'boolean' }, url: { type: 'string' }, timeout: { type: 'string' }, 'pool-port': { type: 'string' } });
   if (process.getuid?.() !== 0) {
     process.stderr.write('riposte demo creates a sandbox container (cgroups, mounts, namespaces): run it as root\n');
     return 2;
@@ -32,6 +32,7 @@ export async function run(argv: string[]): Promise<number> {
       cli: cliRunner(fileURLToPath(new URL('../main.ts', import.meta.url)), passThrough),
       out: (l) => process.stdout.write(`${l}\n`),
       timeoutMs: values.timeout ? Number(values.timeout) * 1000 : values.approve ? 180_000 : 1_800_000,
+      miningPort: values['pool-port'] ? Number(values['pool-port']) : undefined,
     });
     if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     return r.contained && r.auditOk ? 0 : 1;
