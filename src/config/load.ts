@@ -6,6 +6,7 @@
  * @example
  *   const { config, secrets } = await loadConfig({ file: 'riposte.yaml', env: process.env, flags: { port: 9000 } });
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -96,6 +97,8 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   flags?: { port?: number; stateDir?: string; redisUrl?: string };
   cwd?: string;
+  /** Look for ./riposte.yaml when no file is named (default true). */
+  defaultFile?: boolean;
 }
 
 export interface LoadedConfig {
@@ -120,7 +123,8 @@ async function readSecret(envValue: string | undefined, file: string | undefined
 export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedConfig> {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  const file = opts.file ?? env.RIPOSTE_CONFIG;
+  // --config, then RIPOSTE_CONFIG, then ./riposte.yaml when there is one
+  const file = opts.file ?? env.RIPOSTE_CONFIG ?? (opts.defaultFile !== false && existsSync(resolve(cwd, 'riposte.yaml')) ? resolve(cwd, 'riposte.yaml') : undefined);
   let fromFile: Record<string, unknown> = {};
   if (file) {
     let text: string;

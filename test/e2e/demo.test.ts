@@ -73,6 +73,12 @@ test('riposte start + riposte demo: alert, incident, steps, approval in the brow
   const code = await new Promise<number>((resolve) => demo.on('close', (c) => resolve(c ?? -1)));
   await page.goto(`http://127.0.0.1:${port}/`);
   await screenshot(page, 'demo-incidents');
+  const incidents = (await (await fetch(`http://127.0.0.1:${port}/api/incidents`)).json()) as { incidents: { id: string; playbook: string }[] };
+  const shell = incidents.incidents.find((i) => i.playbook === 'terminal-shell-in-container');
+  assert.ok(shell, 'the shell incident is listed');
+  await page.goto(`http://127.0.0.1:${port}/ui/incidents/${shell.id}`);
+  await page.waitForSelector('.run-state[data-status="succeeded"]');
+  await screenshot(page, 'demo-incident');
   await br.close();
   assert.equal(code, 0, `${out}\n${err}`);
 
