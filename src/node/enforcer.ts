@@ -155,6 +155,11 @@ export class EnforcerProcess extends EventEmitter {
     return enf;
   }
 
+  /** Loader process id. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get running(): boolean {
     return !this.dead;
   }

@@ -207,7 +207,6 @@ export interface RootOverlay {
 export async function rootOverlay(pid: number): Promise<RootOverlay | null> {
   const text = await orNull(readFile(`/proc/${pid}/mountinfo`, 'utf8'));
   if (!text) return null;
-  let found: RootOverlay | null = null;
   for (const line of text.split('\n')) {
     const dash = line.indexOf(' - ');
     if (dash < 0) continue;
@@ -215,9 +214,11 @@ export async function rootOverlay(pid: number): Promise<RootOverlay | null> {
     const [fstype, , superopts] = line.slice(dash + 3).split(' ');
     if (unescapeMountinfo(left[4] ?? '') !== '/' || fstype !== 'overlay') continue;
     const opts = Object.fromEntries(splitOptions(superopts ?? '').map((o) => [o.slice(0, o.indexOf('=') < 0 ? o.length : o.indexOf('=')), o.slice(o.indexOf('=') + 1)]));
-    if (opts.upperdir) found = { upperdir: unescapeMountinfo(opts.upperdir), ...(opts.lowerdir ? { lowerdir: unescapeMountinfo(opts.lowerdir) } : {}), ...(opts.workdir ? { workdir: unescapeMountinfo(opts.workdir) } : {}), mountinfo: line };
+    // the first overlay at / is the runtime's (mount ids ascend): one the container stacked
+    // on top later names its own upper dir, which the agent must not go and read
+    if (opts.upperdir) return { upperdir: unescapeMountinfo(opts.upperdir), ...(opts.lowerdir ? { lowerdir: unescapeMountinfo(opts.lowerdir) } : {}), ...(opts.workdir ? { workdir: unescapeMountinfo(opts.workdir) } : {}), mountinfo: line };
   }
-  return found; // the last one mounted at / is the one in effect
+  return null;
 }
 
 /** The upper directory as reachable from here: directly, or through the host's root (agent in its own mount namespace). */

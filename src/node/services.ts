@@ -75,11 +75,13 @@ export class NodeServices extends EventEmitter {
   readonly tracer: TraceRecorder;
   readonly persist: boolean;
   private readonly o: NodeServicesOptions;
-  private enforcerP: Promise<EnforcerProcess> | undefined;
+  private current: EnforcerProcess | undefined;
+  private starting: Promise<EnforcerProcess> | undefined;
   private readonly held = new Map<string, Held>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly denied = new Map<string, { first: ExecDenied; count: number; timer: NodeJS.Timeout }>();
   private readonly stateFile: string;
+  private restarts: number[] = [];
 
   private constructor(o: NodeServicesOptions, root: string) {
     super();
@@ -104,38 +106,91 @@ export class NodeServices extends EventEmitter {
     return this.o.pinDir ?? `/sys/fs/bpf/riposte-${this.node.replace(/[^A-Za-z0-9._-]/g, '_')}`;
   }
 
-  /** The enforcer child, started on first use (and again if it died). */
+  /** The enforcer child, started on first use (and again if it died); one start at a time. */
   enforcer(): Promise<EnforcerProcess> {
-    if (this.enforcerP) {
-      const p = this.enforcerP;
-      return p.then((e) => (e.running ? e : this.restartEnforcer()));
-    }
-    return this.restartEnforcer();
+    if (this.current?.running) return Promise.resolve(this.current);
+    this.starting ??= this.startEnforcer()
+      .then((enf) => {
+        this.current = enf;
+        return enf;
+      })
+      .finally(() => {
+        this.starting = undefined;
+      });
+    return this.starting;
   }
 
-  private restartEnforcer(): Promise<EnforcerProcess> {
+  private async startEnforcer(): Promise<EnforcerProcess> {
     const usePins = this.persist || existsSync(this.pinDir);
-    const p = EnforcerProcess.start({
+    const enf = await EnforcerProcess.start({
       cgroup2: this.cgroupRoot,
       ...(this.o.enforcerBinary ? { binary: this.o.enforcerBinary } : {}),
       ...(usePins ? { pinDir: this.pinDir } : {}),
       persist: this.persist,
       exec: this.o.exec ?? 'auto',
       onStderr: (l) => this.o.log.debug('enforcer', { line: l }),
-    }).then((enf) => {
-      enf.on('exec-denied', (r: ExecDeniedRecord) => this.onDenied(r, enf.execMechanism));
-      enf.on('exit', (x: { code: number | null; signal: string | null }) => {
-        if (this.closing) return;
-        this.o.log.error('the enforcer stopped: in-kernel containment of this agent is lifted', { code: x.code, signal: x.signal, stderr: enf.stderrTail.slice(-3).join(' | ') });
-      });
-      this.o.log.info('enforcer running', { exec: enf.execMechanism, ...(enf.hello.lsmUnavailable ? { whyNotBpfLsm: enf.hello.lsmUnavailable } : {}), persist: this.persist });
-      return enf;
     });
-    this.enforcerP = p;
-    p.catch(() => {
-      if (this.enforcerP === p) this.enforcerP = undefined;
+    enf.on('exec-denied', (r: ExecDeniedRecord) => this.onDenied(r, enf.execMechanism));
+    enf.on('exit', (x: { code: number | null; signal: string | null }) => {
+      if (this.closing) return;
+      const holding = [...this.held.values()].filter((h) => h.isolate || h.exec).length;
+      this.o.log.error('the enforcer stopped; restarting it and re-applying containment', { code: x.code, signal: x.signal, holding, stderr: enf.stderrTail.slice(-3).join(' | ') });
+      // the kernel dropped its links with the process: put them back now, not at the next action
+      const t = Date.now();
+      this.restarts = this.restarts.filter((r) => t - r < 60_000).concat(t);
+      if (this.restarts.length > 5) {
+        this.o.log.error('the enforcer keeps stopping: not restarting it until the next action needs it');
+        return;
+      }
+      setTimeout(() => {
+        if (!this.closing) this.enforcer().catch((err: Error) => this.o.log.error('restarting the enforcer failed', { error: err.message }));
+      }, 100).unref();
     });
-    return p;
+    this.o.log.info('enforcer running', { exec: enf.execMechanism, ...(enf.hello.lsmUnavailable ? { whyNotBpfLsm: enf.hello.lsmUnavailable } : {}), persist: this.persist });
+    try {
+      await this.reapply(enf);
+    } catch (err) {
+      await enf.stop();
+      throw err;
+    }
+    return enf;
+  }
+
+  /**
+   * Puts back what this agent holds (after an enforcer restart, or taken over
+   * from a persisting predecessor): isolation and exec blocks are re-applied
+   * from the record — fanotify groups never outlive a process, and a crashed
+   * enforcer took its links with it. What cannot be re-applied is dropped
+   * from the record, loudly.
+   */
+  private async reapply(enf: EnforcerProcess): Promise<void> {
+    for (const h of [...this.held.values()]) {
+      const id = BigInt(h.cgroupId);
+      if (!existsSync(h.dir)) {
+        await enf.forget(id).catch(() => {});
+        this.held.delete(h.cgroupId);
+        continue;
+      }
+      try {
+        if (h.isolate) await enf.isolate(id, h.dir, h.isolate.allow);
+      } catch (err) {
+        this.o.log.error('could not re-apply network isolation', { container: h.container, error: (err as Error).message });
+        delete h.isolate;
+      }
+      try {
+        if (h.exec) {
+          const pid = Number((await readFile(join(h.dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n')[0]) || 0;
+          await enf.execBlock(id, h.dir, pid, h.exec.mode, h.exec.paths, h.exec.interpreters);
+          h.exec.mechanism = enf.execMechanism;
+        }
+      } catch (err) {
+        this.o.log.error('could not re-apply exec blocking', { container: h.container, error: (err as Error).message });
+        await enf.execRelease(id).catch(() => {});
+        delete h.exec;
+      }
+      if (!h.isolate && !h.exec && !h.frozen) this.held.delete(h.cgroupId);
+    }
+    if (this.held.size || existsSync(this.stateFile)) await this.save();
   }
 
   /** The container's cgroup, or a TargetError (never a guess, never the host). */
@@ -203,16 +258,9 @@ export class NodeServices extends EventEmitter {
       await rm(this.stateFile, { force: true });
       return;
     }
-    const enf = held.some((h) => h.isolate || h.exec) ? await this.enforcer() : undefined;
-    const ids = new Set(((await enf?.list().catch(() => [])) ?? []).map((p) => p.cgroup));
-    for (const h of held) {
-      if (!existsSync(h.dir)) continue;
-      if (!ids.has(h.cgroupId)) {
-        delete h.isolate;
-        delete h.exec;
-      }
-      if (h.isolate || h.exec || h.frozen) this.held.set(h.cgroupId, h);
-    }
+    // persisting: take the record over; the enforcer adopts the pins and re-applies the rest
+    for (const h of held) if (existsSync(h.dir) && (h.isolate || h.exec || h.frozen)) this.held.set(h.cgroupId, h);
+    if ([...this.held.values()].some((h) => h.isolate || h.exec)) await this.enforcer();
     await this.save();
   }
 
@@ -227,7 +275,7 @@ export class NodeServices extends EventEmitter {
     this.closing = true;
     for (const d of this.denied.values()) clearTimeout(d.timer);
     await this.tracer.closeAll();
-    const enf = this.enforcerP ? await this.enforcerP.catch(() => undefined) : undefined;
+    const enf = this.starting ? await this.starting.catch(() => undefined) : this.current;
     if (!this.persist) {
       for (const h of this.held.values()) {
         if (enf?.running && (h.isolate || h.exec)) await enf.forget(BigInt(h.cgroupId)).catch(() => {});

@@ -24,6 +24,7 @@ import { basename, join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import type { ArtifactRef, ArtifactStore } from './artifacts.ts';
 import { cgroupPids, type ContainerCgroup } from './cgroups.ts';
+import { resolveInRoot } from './exec-paths.ts';
 import { connections, openFiles, processInfo, type OpenFile, type ProcessInfo, reachableDir, rootOverlay } from './procfs.ts';
 import { TarWriter } from './tar.ts';
 
@@ -179,7 +180,13 @@ export async function snapshotContainer(cg: ContainerCgroup, o: SnapshotOptions)
           manifest.skipped.push({ source: p, reason: 'paths must be absolute, without ..' });
           continue;
         }
-        await addTree(`${fsRoot}${p}`, p.replace(/\/+$/, '') || '/');
+        // resolve inside the container's root first: an absolute symlink there must not lead the walk to the host's files
+        const real = await resolveInRoot(fsRoot, p);
+        if (real === null) {
+          manifest.skipped.push({ source: p, reason: 'not found in the container' });
+          continue;
+        }
+        await addTree(`${fsRoot}${real}`, p.replace(/\/+$/, '') || '/');
       }
     }
     // 2. live state

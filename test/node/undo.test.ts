@@ -56,6 +56,25 @@ if (gate('node actions: undo on agent stop, persistence', await nodeUnavailable(
     assert.equal(await idWorks(sb), true);
   });
 
+  test('an enforcer that dies is restarted and what the agent holds is put back', async () => {
+    const node = await startNode();
+    await runAction(node.ns, 'network.isolate.node', { container: sb.id });
+    await runAction(node.ns, 'exec.block', { container: sb.id, paths: ['/usr/bin/id'] });
+    const first = await node.ns.enforcer();
+    process.kill(first.pid!, 'SIGKILL'); // the loader this test started
+    await first.exited;
+    const second = await until(async () => {
+      const e = await node.ns.enforcer();
+      return e !== first && e.running ? e : undefined;
+    }, 'a new enforcer');
+    assert.notEqual(second.pid, first.pid);
+    assert.equal(await connects(sb, port), false, 'isolation is back');
+    assert.equal(await idWorks(sb), false, 'exec blocking is back');
+    await node.close();
+    assert.equal(await connects(sb, port), true);
+    assert.equal(await idWorks(sb), true);
+  });
+
   test('a persisting agent leaves isolation in the kernel for the next one, which can release it', async () => {
     execFileSync('mount', ['-t', 'bpf', 'bpf', bpffs]);
     mounted = true;

@@ -42,17 +42,17 @@ test('unknown keys and wrong types name file:line:col, all at once', async () =>
 });
 
 test('a bad environment value names the variable', async () => {
-  await assert.rejects(loadConfig({ env: { RIPOSTE_SERVER_PORT: 'http' } }), /RIPOSTE_SERVER_PORT: expected integer/);
-  await assert.rejects(loadConfig({ env: { RIPOSTE_ENGINE_DRY_RUN: 'maybe' } }), /RIPOSTE_ENGINE_DRY_RUN: expected boolean/);
+  await assert.rejects(loadConfig({ defaultFile: false, env: { RIPOSTE_SERVER_PORT: 'http' } }), /RIPOSTE_SERVER_PORT: expected integer/);
+  await assert.rejects(loadConfig({ defaultFile: false, env: { RIPOSTE_ENGINE_DRY_RUN: 'maybe' } }), /RIPOSTE_ENGINE_DRY_RUN: expected boolean/);
 });
 
 test('secrets come from the environment or a file, never from the config file', async () => {
   const f = await file('secret.yaml', 'ingest:\n  token: hunter2\n');
   await assert.rejects(loadConfig({ file: f, env: {} }), /secret\.yaml:2:3 ingest\.token: secrets are not read from the config file/);
   const tokenFile = await file('token', 'from-file\n');
-  assert.equal((await loadConfig({ env: { RIPOSTE_INGEST_TOKEN_FILE: tokenFile } })).secrets.ingestToken, 'from-file');
-  assert.equal((await loadConfig({ env: { RIPOSTE_INGEST_TOKEN: 'from-env', RIPOSTE_INGEST_TOKEN_FILE: tokenFile } })).secrets.ingestToken, 'from-env');
-  await assert.rejects(loadConfig({ env: { RIPOSTE_INGEST_TOKEN_FILE: join(dir, 'missing') } }), /ingest token: cannot read .*: ENOENT/);
+  assert.equal((await loadConfig({ defaultFile: false, env: { RIPOSTE_INGEST_TOKEN_FILE: tokenFile } })).secrets.ingestToken, 'from-file');
+  assert.equal((await loadConfig({ defaultFile: false, env: { RIPOSTE_INGEST_TOKEN: 'from-env', RIPOSTE_INGEST_TOKEN_FILE: tokenFile } })).secrets.ingestToken, 'from-env');
+  await assert.rejects(loadConfig({ defaultFile: false, env: { RIPOSTE_INGEST_TOKEN_FILE: join(dir, 'missing') } }), /ingest token: cannot read .*: ENOENT/);
 });
 
 test('every leaf key has an environment variable', () => {

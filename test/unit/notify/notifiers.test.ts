@@ -43,6 +43,7 @@ test('URLs come from the environment or a file; every problem is listed at once 
 
 test('notifiers and approval maps can be set from the environment as JSON', async () => {
   const { config } = await loadConfig({
+    defaultFile: false,
     env: {
       RIPOSTE_NOTIFIERS: '{"oncall":{"type":"slack","urlEnv":"SLACK_URL","interactive":true}}',
       RIPOSTE_APPROVALS_GROUPS: '{"oncall":["alice@example.com"]}',
@@ -55,6 +56,6 @@ test('notifiers and approval maps can be set from the environment as JSON', asyn
   assert.deepEqual(config.approvals.reminders, ['10m', '2m']);
   assert.equal(config.approvals.formTtl, '15m');
   assert.equal(config.engine.rateLimit?.runs, 50);
-  await assert.rejects(loadConfig({ env: { RIPOSTE_NOTIFIERS: '{"x":{"type":"pager"}}' } }), /RIPOSTE_NOTIFIERS/);
-  await assert.rejects(loadConfig({ env: { RIPOSTE_NOTIFIERS: 'not json' } }), /RIPOSTE_NOTIFIERS/);
+  await assert.rejects(loadConfig({ defaultFile: false, env: { RIPOSTE_NOTIFIERS: '{"x":{"type":"pager"}}' } }), /RIPOSTE_NOTIFIERS/);
+  await assert.rejects(loadConfig({ defaultFile: false, env: { RIPOSTE_NOTIFIERS: 'not json' } }), /RIPOSTE_NOTIFIERS/);
 });
