@@ -97,6 +97,15 @@ export class AuditLog {
     });
   }
 
+  /**
+   * The head, then the records: read in this order, appends racing the read only
+   * make the list longer than the head describes, never a false "truncated".
+   */
+  async read(): Promise<{ head: AuditHead; records: unknown[] }> {
+    const head = await this.head();
+    return { head, records: await this.range() };
+  }
+
   async count(): Promise<number> {
     return this.redis.llen(this.keys.auditList);
   }

@@ -169,7 +169,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     result.contained = left.length === 0;
     say(result.contained ? `✔ contained: no process is left in container ${sb.id}` : `✖ ${left.length} process(es) still run in container ${sb.id}`);
 
-    const v = verifyChain(await audit.range(), await audit.head());
+    const { head, records } = await audit.read();
+    const v = verifyChain(records, head);
     result.auditOk = v.ok;
     const cli = await o.cli(['audit', 'verify']);
     say(`$ riposte audit verify\n  ${(cli.stdout || cli.stderr).trim()}`);

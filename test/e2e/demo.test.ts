@@ -64,11 +64,11 @@ test('riposte start + riposte demo: alert, incident, steps, approval in the brow
   const page = await br.newPage();
   await page.goto(link);
   await page.waitForSelector('form[action$="/decision"]');
-  assert.match(await page.locator('main').innerText(), /Kill every process of container/);
+  assert.match(String(await page.locator('main').textContent()), /Kill every process of container/);
   await screenshot(page, 'demo-approval');
   await page.fill('#comment', 'contain it (e2e)');
   await Promise.all([page.waitForLoadState('load'), page.click('button[name="decision"][value="approve"]')]);
-  assert.match(await page.locator('h1').innerText(), /You approved/);
+  assert.match(String(await page.locator('h1').textContent()), /You approved/);
 
   const code = await new Promise<number>((resolve) => demo.on('close', (c) => resolve(c ?? -1)));
   await page.goto(`http://127.0.0.1:${port}/`);

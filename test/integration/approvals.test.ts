@@ -176,7 +176,8 @@ describe('approval page', () => {
     assert.equal((votes[0]!.details as any).comment, 'looks bad, kill it');
     for (const action of ['approval.requested', 'approval.decided', 'approval.refused', 'notification.sent', 'run.finished']) assert.ok(audit.some((r) => r.action === action), `audit has ${action}`);
     assert.ok(audit.some((r) => r.action === 'run.transition' && (r.details as any).event === 'DECISION'));
-    const v = verifyChain(await s.runtime.audit.range(), await s.runtime.audit.head());
+    const { head, records } = await s.runtime.audit.read();
+    const v = verifyChain(records, head);
     assert.equal(v.ok, true);
   });
 

@@ -63,9 +63,10 @@ test('a Falco alert posted over HTTP runs the playbook and delivers the rendered
   }, 'run.finished audit record');
   const actions = records.map((r) => r.action);
   for (const a of ['alert.accepted', 'alert.processed', 'run.started', 'step.started', 'step.succeeded', 'run.finished']) assert.ok(actions.includes(a), `audit has ${a}`);
-  const v = verifyChain(await rp.runtime.audit.range(), await rp.runtime.audit.head());
+  const { head, records: all } = await rp.runtime.audit.read();
+  const v = verifyChain(all, head);
   assert.equal(v.ok, true, JSON.stringify(v.problem));
-  assert.equal(v.verifiedUpTo, records.length);
+  assert.ok(v.verifiedUpTo >= records.length);
 });
 
 test('alerts that match no playbook are accepted and audited but start nothing', async () => {

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Sensor overhead, in one run: an exec-heavy and an open-heavy workload timed
+ * without and with the sensor, in alternating chunks (so drift on this shared
+ * machine hits both sides). The sensor runs as the agent runs it: the event
+ * types the default rules need (adaptive selection), its frames decoded and
+ * fed to the detector in this process. Ratio = median(with) / median(without).
+ *
+ *   node bench/sensor-overhead.ts [CHUNKS=7]     (root, bpf/ built)
+ */
+import { spawnSync } from 'node:child_process';
+import { sensorTypesFor } from '../src/agent/detection.ts';
+import { ContainerResolver } from '../detector/container/resolver.ts';
+import { Detector } from '../detector/detector.ts';
+import { ProcessTable } from '../detector/process/table.ts';
+import { DEFAULT_RULES_FILE, loadRulesFiles } from '../detector/ruleset/index.ts';
+import { cgroup2Mount } from '../detector/sensor/cgroup.ts';
+import { SensorProcess } from '../detector/sensor/sensor-process.ts';
+import { median, record } from './lib.ts';
+
+const CHUNKS = Number(process.argv[2] ?? 7);
+const WORKLOADS: Record<string, string> = {
+  'exec-heavy (1000 × /bin/true)': 'for i in $(seq 1000); do /bin/true; done',
+  'open-heavy (50000 opens of /etc/hostname)': 'for i in $(seq 50000); do : < /etc/hostname; done',
+};
+
+function timeIt(script: string): number {
+  const t = process.hrtime.bigint();
+  const r = spawnSync('/bin/bash', ['-c', script], { stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`workload failed: ${script}`);
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+const ruleset = loadRulesFiles([DEFAULT_RULES_FILE]);
+const types = sensorTypesFor(ruleset);
+const cg = await cgroup2Mount();
+const rows: string[] = [];
+for (const [name, script] of Object.entries(WORKLOADS)) {
+  const off: number[] = [];
+  const on: number[] = [];
+  let events = 0;
+  timeIt(script); // warm caches
+  for (let k = 0; k < CHUNKS; k++) {
+    off.push(timeIt(script));
+    const sensor = await SensorProcess.start({ events: types });
+    const processes = new ProcessTable();
+    processes.seed();
+    const detector = new Detector({ ruleset, hostname: 'bench', processes, containers: new ContainerResolver({ cgroupRoot: cg }), onAlert: () => {} });
+    sensor.on('event', (e) => {
+      events++;
+      detector.handle(e);
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    on.push(timeIt(script));
+    await sensor.stop();
+  }
+  const ratio = median(on) / median(off);
+  rows.push(`| ${name} | ${median(off).toFixed(0)} ms | ${median(on).toFixed(0)} ms | ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)} %) | ${Math.round(events / CHUNKS)} |`);
+}
+await record('Sensor overhead (bench/sensor-overhead.ts)', [
+  `Each workload ${CHUNKS} times without and ${CHUNKS} times with the sensor, alternating, in one run. The sensor traces what the default rules need (${types === 'all' ? 'all types' : types.join(', ')}) and this process decodes every frame and runs the detector. Target: ≤ 5 %.`,
+  '',
+  '| workload | without (median) | with (median) | with / without | events per chunk |',
+  '| --- | --- | --- | --- | --- |',
+  ...rows,
+]);
