@@ -24,11 +24,11 @@ import { DEFAULT_RULES_FILE, loadRulesFiles } from '../detector/ruleset/index.ts
 import { cgroup2Mount } from '../detector/sensor/cgroup.ts';
 import { FrameDecoder, type SensorEvent } from '../detector/sensor/frames.ts';
 import { SensorProcess, sensorBinaryPath } from '../detector/sensor/sensor-process.ts';
-import { machineFacts, median, percentile } from './lib.ts';
+import { machineFacts, median, percentile, record } from './lib.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '4' }, 'latency-runs': { type: 'string', default: '200' } } });
 
-async function record(file: string, seconds: number): Promise<void> {
+async function recordStream(file: string, seconds: number): Promise<void> {
   const out = createWriteStream(file);
   const child = spawn(sensorBinaryPath(), ['--events', 'all'], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdout.pipe(out);
@@ -56,7 +56,7 @@ async function main() {
   if (process.getuid?.() !== 0) throw new Error('run as root: the sensor needs CAP_BPF/CAP_SYS_ADMIN');
   const dir = await mkdtemp(join(tmpdir(), 'riposte-bench-'));
   const file = join(dir, 'stream.bin');
-  await record(file, Number(values.seconds));
+  await recordStream(file, Number(values.seconds));
   // the stream is replayed 20 times per pass so each timing covers enough events to be stable
   const recorded = await readFile(file);
   const buf = Buffer.concat(Array.from({ length: 20 }, () => recorded));
@@ -108,22 +108,18 @@ async function main() {
   await rm(dir, { recursive: true, force: true });
 
   const facts = machineFacts();
-  const lines = [
-    `### Detector (${facts.date})`,
-    '',
-    `Machine: ${facts.cpu}, ${facts.nproc} cores, ${facts.mem}, kernel ${facts.kernel}, Node ${process.version}.`,
-    `Recorded stream: ${events / 20} events (${(recorded.length / 1e6).toFixed(2)} MB of frames) from a ${values.seconds}s mixed workload (exec, open, connect), replayed 20× per pass; ${ruleset.rules.length} default rules; median of 5 passes, one thread.`,
+  await record('Detector throughput and latency (bench/detector.ts)', [
+    `Kernel ${facts.kernel}, ${facts.mem}. Recorded stream: ${events / 20} events (${(recorded.length / 1e6).toFixed(2)} MB of frames) from a ${values.seconds}s mixed workload (exec, open, connect), replayed 20× per pass; ${ruleset.rules.length} default rules; median of 5 passes, one thread.`,
     '',
     '| measure | result |',
     '| --- | --- |',
     `| bare decode (FrameDecoder) | ${Math.round(decodeRate).toLocaleString('en')} events/s |`,
     `| detector (decode + process table + attribution + rules) | ${Math.round(detectRate).toLocaleString('en')} events/s |`,
     `| detector / decode | ${(detectRate / decodeRate).toFixed(2)} |`,
-    `| rule matches in the stream | ${alerts} |`,
+    `| rule matches in the replayed stream | ${alerts} |`,
     `| kernel event → alert, p50 / p99 (${latencies.length} runs, live sensor, ~10 ms ring-buffer poll) | ${percentile(latencies, 50).toFixed(2)} ms / ${percentile(latencies, 99).toFixed(2)} ms |`,
-    '',
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  ]);
+
 }
 
 main().catch((err) => {
