@@ -38,7 +38,6 @@
 #define RP_ENF_LOADER_VERSION "0.1.0"
 #define CGROUP2_MAGIC 0x63677270
 #define BPFFS_MAGIC 0xcafe4a11
-#define OUT_CAP (1 << 20)
 #define LINE_MAX_LEN 4096
 #define MAX_ATTACHED 1024
 #define MAX_FAN 64
@@ -58,6 +57,10 @@ static struct attachment att[MAX_ATTACHED];
 static int n_att;
 static int exec_cgroups; /* cgroups with an exec policy: the lsm program is attached while > 0 */
 static bool exiting, verbose_log, persist;
+
+#define LOADER_NAME "riposte-enforcer"
+#define FRAME_VERSION RP_ENF_ABI_VERSION
+#include "frame_out.h"
 static const char *pin_dir;
 static const char *cgroup2_root = "/sys/fs/cgroup";
 static int exec_mech;		 /* enum rp_enf_exec_mechanism */
@@ -84,8 +87,6 @@ static int poll_ms = 50;
 static char last_libbpf_error[512];
 static bool quiet_libbpf; /* while probing for bpf lsm */
 
-static unsigned char out_buf[OUT_CAP];
-static size_t out_len;
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
@@ -103,37 +104,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 /* ---- output ---- */
 
-static void out_flush(void)
-{
-	size_t done = 0;
-
-	while (done < out_len) {
-		ssize_t n = write(STDOUT_FILENO, out_buf + done, out_len - done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EPIPE)
-				fprintf(stderr, "riposte-enforcer: stdout: %s\n", strerror(errno));
-			exiting = true; /* reader gone */
-			out_len = 0;
-			return;
-		}
-		done += n;
-	}
-	out_len = 0;
-}
-
-static void out_put(const void *data, size_t len)
-{
-	if (out_len + len > OUT_CAP)
-		out_flush();
-	if (len > OUT_CAP)
-		return;
-	memcpy(out_buf + out_len, data, len);
-	out_len += len;
-}
-
 /* kernel records are frames already; packet samples are reserved at the
  * largest size, the frame's own length says how much of it is used */
 static int on_sample(void *ctx, void *data, size_t size)
@@ -144,60 +114,6 @@ static int on_sample(void *ctx, void *data, size_t size)
 		return 0;
 	out_put(data, p->len);
 	return exiting ? -1 : 0;
-}
-
-struct frame {
-	unsigned char b[8192];
-	size_t n;
-};
-
-static void fr_begin(struct frame *f, __u16 type)
-{
-	__u16 version = RP_ENF_ABI_VERSION;
-
-	f->n = 4;
-	memcpy(f->b + f->n, &type, 2);
-	memcpy(f->b + f->n + 2, &version, 2);
-	f->n += 4;
-}
-
-static void fr_put(struct frame *f, const void *p, size_t len)
-{
-	if (f->n + len > sizeof(f->b))
-		return;
-	memcpy(f->b + f->n, p, len);
-	f->n += len;
-}
-
-static void fr_u16(struct frame *f, __u16 v) { fr_put(f, &v, 2); }
-static void fr_u32(struct frame *f, __u32 v) { fr_put(f, &v, 4); }
-static void fr_u64(struct frame *f, __u64 v) { fr_put(f, &v, 8); }
-
-static void fr_str(struct frame *f, const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len > sizeof(f->b) - 64)
-		len = sizeof(f->b) - 64;
-	fr_u16(f, len);
-	fr_put(f, s, len);
-}
-
-static void fr_end(struct frame *f)
-{
-	__u32 len = f->n;
-
-	memcpy(f->b, &len, 4);
-	out_put(f->b, f->n);
-}
-
-static __s64 boot_to_realtime_ns(void)
-{
-	struct timespec rt, bt;
-
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_BOOTTIME, &bt);
-	return ((__s64)rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
 }
 
 static void send_hello(void)

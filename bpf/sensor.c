@@ -30,7 +30,6 @@
 #define RP_LOADER_VERSION "0.1.0"
 #define SCRATCH_CLASSES 3 /* keep in step with sensor.bpf.c */
 #define NR_MAX 512
-#define OUT_CAP (1 << 20)
 #define LINE_MAX_LEN 4096
 
 /* ---- names and syscall table ---- */
@@ -126,13 +125,14 @@ static bool enabled[RP_EV_KERNEL_MAX];
 static unsigned int verbose_cgroups;
 static int ncpus;
 static bool exiting;
+
+#define LOADER_NAME "riposte-sensor"
+#define FRAME_VERSION RP_ABI_VERSION
+#include "frame_out.h"
 static bool verbose_log;
 static int poll_ms = 10;
 static char last_libbpf_error[512];
 
-static unsigned char out_buf[OUT_CAP];
-static size_t out_len;
-static unsigned long long frames_out;
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
@@ -150,38 +150,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 /* ---- output ---- */
 
-static void out_flush(void)
-{
-	size_t done = 0;
-
-	while (done < out_len) {
-		ssize_t n = write(STDOUT_FILENO, out_buf + done, out_len - done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EPIPE)
-				fprintf(stderr, "riposte-sensor: stdout: %s\n", strerror(errno));
-			exiting = true; /* reader gone */
-			out_len = 0;
-			return;
-		}
-		done += n;
-	}
-	out_len = 0;
-}
-
-static void out_put(const void *data, size_t len)
-{
-	if (out_len + len > OUT_CAP)
-		out_flush();
-	if (len > OUT_CAP)
-		return; /* cannot happen: records are < 64 KiB */
-	memcpy(out_buf + out_len, data, len);
-	out_len += len;
-	frames_out++;
-}
-
 /* kernel records are frames already */
 static int on_sample(void *ctx, void *data, size_t len)
 {
@@ -189,61 +157,6 @@ static int on_sample(void *ctx, void *data, size_t len)
 	return exiting ? -1 : 0;
 }
 
-/* loader frames are assembled here: prefix, then raw little-endian fields */
-struct frame {
-	unsigned char b[65536];
-	size_t n;
-};
-
-static void fr_begin(struct frame *f, __u16 type)
-{
-	__u16 version = RP_ABI_VERSION;
-
-	f->n = 4;
-	memcpy(f->b + f->n, &type, 2);
-	f->n += 2;
-	memcpy(f->b + f->n, &version, 2);
-	f->n += 2;
-}
-
-static void fr_put(struct frame *f, const void *p, size_t len)
-{
-	if (f->n + len > sizeof(f->b))
-		return;
-	memcpy(f->b + f->n, p, len);
-	f->n += len;
-}
-
-static void fr_u16(struct frame *f, __u16 v) { fr_put(f, &v, 2); }
-static void fr_u32(struct frame *f, __u32 v) { fr_put(f, &v, 4); }
-static void fr_u64(struct frame *f, __u64 v) { fr_put(f, &v, 8); }
-
-static void fr_str(struct frame *f, const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len > 65000)
-		len = 65000;
-	fr_u16(f, len);
-	fr_put(f, s, len);
-}
-
-static void fr_end(struct frame *f)
-{
-	__u32 len = f->n;
-
-	memcpy(f->b, &len, 4);
-	out_put(f->b, f->n);
-}
-
-static __s64 boot_to_realtime_ns(void)
-{
-	struct timespec rt, bt;
-
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_BOOTTIME, &bt);
-	return ((__s64)rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
-}
 
 static void send_hello(void)
 {

@@ -33,7 +33,7 @@ export interface AgentOptions {
   services?: ActionServices;
   sensor?: () => AgentHeartbeat['sensor'];
   /** Run the eBPF sensor and detector and publish their alerts (needs root and bpf/ built). */
-  detection?: { rulesPaths: string[]; required: boolean };
+  detection?: { rulesPaths: string[]; required: boolean; matching?: 'all' | 'first'; throttle?: { windowMs: number; burst: number } };
   /**
    * Node actions (container.kill, snapshot, tracing, isolation, exec blocking):
    * state dir for artifacts (default $RIPOSTE_STATE_DIR or the default state dir),
@@ -61,7 +61,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   let sensorState: AgentHeartbeat['sensor'] = 'off';
   if (o.detection) {
     try {
-      detection = await startDetection({ runtime: rt, log: o.log, rulesPaths: o.detection.rulesPaths, node });
+      detection = await startDetection({ runtime: rt, log: o.log, rulesPaths: o.detection.rulesPaths, matching: o.detection.matching, throttle: o.detection.throttle, node });
       sensorState = 'running';
       detection.sensor.exited.then(() => {
         sensorState = 'unavailable';

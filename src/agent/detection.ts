@@ -23,6 +23,8 @@ export interface DetectionOptions {
   runtime: Runtime;
   log: Logger;
   rulesPaths: string[];
+  /** Falco's rule_matching (default all). */
+  matching?: 'all' | 'first';
   node?: string;
   throttle?: { windowMs: number; burst: number };
 }
@@ -46,7 +48,7 @@ export function sensorTypesFor(rs: Ruleset): EventTypeName[] | 'all' {
 
 export async function startDetection(o: DetectionOptions): Promise<Detection> {
   const node = o.node ?? hostname();
-  const ruleset = loadRulesFiles(o.rulesPaths);
+  const ruleset = loadRulesFiles(o.rulesPaths, { ruleMatching: o.matching ?? 'all' });
   for (const w of ruleset.warnings) o.log.warn('rules warning', { file: w.file, line: w.line, message: w.message });
   if (ruleset.errors.length) throw new Error(`rules have errors:\n${ruleset.errors.map((e) => `${e.file}:${e.line}:${e.col} ${e.message}`).join('\n')}`);
   const check = await checkSensor();
@@ -85,6 +87,14 @@ export async function startDetection(o: DetectionOptions): Promise<Detection> {
   processes.seed();
   o.log.info('sensor running', { rules: ruleset.rules.length, events: types === 'all' ? 'all' : types.join(','), processes: processes.size });
 
+  const m = o.runtime.metrics;
+  sensor.on('stats', (st: { dropsPerCpu: number[]; perType: { type: string; events: number; drops: number }[] }) => {
+    st.dropsPerCpu.forEach((n, cpu) => m.sensorDrops.set({ cpu: String(cpu) }, n));
+    for (const t of st.perType) m.sensorEvents.set({ type: t.type }, t.events);
+    m.detectorEvents.set(detector.stats.events);
+    m.detectorAlerts.set(detector.stats.alerts);
+    m.detectorSuppressed.set(detector.stats.suppressed);
+  });
   sensor.on('drops', (d: { total: number; delta: number }) => {
     publish({ id: crypto.randomUUID(), time: new Date().toISOString(), rule: 'Riposte sensor dropped events', priority: 'warning', source: 'internal', hostname: node, output: `The eBPF sensor on ${node} dropped ${d.delta} events (ring buffer full); detection may have missed activity`, output_fields: { 'riposte.drops': d.delta, 'riposte.drops_total': d.total }, tags: ['riposte', 'sensor'] });
   });

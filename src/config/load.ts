@@ -28,7 +28,7 @@ export function defaults(env: NodeJS.ProcessEnv): RiposteConfig {
     redis: { prefix: 'riposte', serverBinary: 'redis-server' },
     ingest: { maxAlertsPerRequest: 1000 },
     playbooks: { paths: ['playbooks'] },
-    rules: { paths: ['detector/rules'] },
+    rules: { paths: ['detector/rules'], matching: 'all', throttleWindow: '1m', throttleBurst: 5 },
     engine: { dryRun: false, concurrency: 8, alertRetention: '7d' },
     audit: { checkpointEvery: 100, checkpointInterval: '5m', retention: {}, export: { maxFileBytes: 64 * 1024 * 1024, maxFiles: 20, stdout: false } },
     ui: { anonymousRole: 'viewer', loginUser: 'admin', loginRole: 'approver', approvers: [], sessionTtl: '12h' },

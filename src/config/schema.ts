@@ -57,7 +57,12 @@ export const configSchema = {
     rules: {
       type: 'object',
       additionalProperties: false,
-      properties: { paths: { type: 'array', items: { type: 'string' } } },
+      properties: {
+        paths: { type: 'array', items: { type: 'string' }, description: 'Falco-syntax rules files or directories, loaded in order.' },
+        matching: { type: 'string', enum: ['all', 'first'], description: "Falco's rule_matching: every matching rule raises an alert, or only the first loaded." },
+        throttleWindow: { ...duration, description: 'Per rule and container: after the burst, alerts in this window are counted into one summary alert.' },
+        throttleBurst: { type: 'integer', minimum: 1, description: 'Alerts per rule and container sent at once in each window.' },
+      },
     },
     engine: {
       type: 'object',
@@ -177,7 +182,7 @@ export interface RiposteConfig {
   redis: { url?: string; prefix: string; serverBinary: string };
   ingest: { tokenFile?: string; maxAlertsPerRequest: number };
   playbooks: { paths: string[] };
-  rules: { paths: string[] };
+  rules: { paths: string[]; matching: 'all' | 'first'; throttleWindow: string; throttleBurst: number };
   engine: { dryRun: boolean; concurrency: number; alertRetention: string; lockDuration?: string; rateLimit?: { runs?: number; window?: string } };
   audit: {
     signingKeyFile?: string;

@@ -109,6 +109,12 @@ test('riposte start + riposte demo: alert, incident, steps, approval in the brow
   assert.match(out, /✔ mining-pool-node: step isolate done — cut all network traffic/);
   assert.match(out, /✔ the miner's connection is cut/);
 
+  // the sensor and detector counters are on /metrics (sensor stats arrive every 5 s)
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  assert.match(metrics, /riposte_sensor_events\{type="exec"\} [1-9]/);
+  assert.match(metrics, /riposte_sensor_drops\{cpu="0"\} \d+/);
+  assert.match(metrics, /riposte_detector_alerts [1-9]/);
+
   const verify = await runCli(['audit', 'verify', ...cfg], env);
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 });
