@@ -89,7 +89,7 @@ export async function startDetection(o: DetectionOptions): Promise<Detection> {
 
   const m = o.runtime.metrics;
   sensor.on('stats', (st: { dropsPerCpu: number[]; perType: { type: string; events: number; drops: number }[] }) => {
-    st.dropsPerCpu.forEach((n, cpu) => m.sensorDrops.set({ cpu: String(cpu) }, n));
+    for (const [cpu, n] of st.dropsPerCpu.entries()) m.sensorDrops.set({ cpu: String(cpu) }, n);
     for (const t of st.perType) m.sensorEvents.set({ type: t.type }, t.events);
     m.detectorEvents.set(detector.stats.events);
     m.detectorAlerts.set(detector.stats.alerts);
