@@ -22,6 +22,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
+#include "open_filter.h"
 #include "sensor.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -29,6 +30,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AT_FDCWD -100
 #define AT_REMOVEDIR 0x200
 #define O_CREAT_WRONLY_TRUNC 01101
+/* O_WRONLY | O_RDWR | O_CREAT | O_TRUNC: opens that may change a file */
+#define O_MAY_WRITE 01103
 #define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
@@ -132,6 +135,14 @@ struct {
 	__type(key, __u64);
 	__type(value, __u32);
 } cgroup_flags SEC(".maps");
+
+/* see open_filter.h: read-only opens outside the rules' path prefixes are not reported */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rp_open_filter);
+} open_filter SEC(".maps");
 
 /* per-cpu counters indexed by event type */
 struct {
@@ -558,6 +569,51 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	pl = (payload_t *)(s->ev + sizeof(struct rp_header));            \
 	__builtin_memset(pl, 0, sizeof(*pl));
 
+/* true when the open filter is on and this read-only absolute path matches no prefix */
+static __always_inline bool open_filtered(const struct scratch *s, __u32 flags)
+{
+	const __u32 zero = 0;
+	struct rp_open_filter *f = bpf_map_lookup_elem(&open_filter, &zero);
+	char p[RP_OPEN_PREFIX_LEN];
+	__u32 i, j;
+
+	if (!f || !f->enabled)
+		return false;
+	if (flags & O_MAY_WRITE)
+		return false;
+	/* the path string follows the header, the payload and its u16 length */
+	if (bpf_probe_read_kernel(p, sizeof(p), s->ev + sizeof(struct rp_header) + sizeof(struct rp_open) + 2))
+		return false;
+	if (p[0] != '/')
+		return false;
+	/* "//", "/./", "/../" would slip past a prefix: such paths are always reported */
+	for (j = 0; j < RP_OPEN_PREFIX_LEN - 1; j++) {
+		if (p[j] == 0)
+			break;
+		if (p[j] == '/' && (p[j + 1] == '/' || p[j + 1] == '.'))
+			return false;
+	}
+	for (i = 0; i < RP_OPEN_PREFIX_MAX; i++) {
+		__u8 len;
+		bool same = true;
+
+		if (i >= f->n)
+			break;
+		len = f->len[i];
+		for (j = 0; j < RP_OPEN_PREFIX_LEN; j++) {
+			if (j >= len)
+				break;
+			if (p[j] != f->prefix[i][j]) {
+				same = false;
+				break;
+			}
+		}
+		if (same)
+			return false;
+	}
+	return true;
+}
+
 HANDLER(h_open)
 {
 	const char *path;
@@ -594,6 +650,8 @@ HANDLER(h_open)
 		break;
 	}
 	push_user_str(s->ev, &off, path, RP_PATH_MAX);
+	if (open_filtered(s, pl->flags))
+		return 0;
 	bpf_probe_read_kernel(&first, 1, s->ev + sizeof(struct rp_header) + sizeof(struct rp_open) + 2);
 	/* relative paths: also send what the new fd points at */
 	if (ret >= 0 && first != '/') {

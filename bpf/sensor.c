@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "open_filter.h"
 #include "sensor.h"
 #include "sensor.skel.h"
 
@@ -387,6 +388,44 @@ static int set_cgroup_verbose(__u64 id, bool on)
 	return sync_attach();
 }
 
+/* `open-filter off` | `open-filter /p1,/p2,…`: see open_filter.h */
+static int set_open_filter(const char *arg, char *err, size_t errlen)
+{
+	struct rp_open_filter f = {};
+	const __u32 zero = 0;
+	char buf[RP_OPEN_PREFIX_MAX * RP_OPEN_PREFIX_LEN];
+	char *save = NULL, *tok;
+
+	if (strcmp(arg, "off")) {
+		if (strlen(arg) >= sizeof(buf)) {
+			snprintf(err, errlen, "prefix list too long");
+			return -EINVAL;
+		}
+		strcpy(buf, arg);
+		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			size_t len = strlen(tok);
+
+			if (f.n >= RP_OPEN_PREFIX_MAX) {
+				snprintf(err, errlen, "more than %d prefixes", RP_OPEN_PREFIX_MAX);
+				return -EINVAL;
+			}
+			if (tok[0] != '/' || len == 0 || len >= RP_OPEN_PREFIX_LEN) {
+				snprintf(err, errlen, "bad prefix '%s' (absolute, < %d bytes)", tok, RP_OPEN_PREFIX_LEN);
+				return -EINVAL;
+			}
+			memcpy(f.prefix[f.n], tok, len);
+			f.len[f.n] = len;
+			f.n++;
+		}
+		f.enabled = 1;
+	}
+	if (bpf_map__update_elem(skel->maps.open_filter, &zero, sizeof(zero), &f, sizeof(f), BPF_ANY)) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 /* ---- control commands on stdin ---- */
 
 static void handle_command(char *line)
@@ -425,6 +464,13 @@ static void handle_command(char *line)
 			send_reply(false, "cgroup %llu: %s", id, strerror(-err));
 		else
 			send_reply(true, "cgroup %llu verbose %s", id, argv[3]);
+	} else if (!strcmp(argv[0], "open-filter") && argc == 2) {
+		char msg[160];
+
+		if (set_open_filter(argv[1], msg, sizeof(msg)))
+			send_reply(false, "open-filter: %s", msg);
+		else
+			send_reply(true, "open-filter %s", argv[1]);
 	} else if (!strcmp(argv[0], "stats") && argc == 1) {
 		err = send_stats();
 		send_reply(!err, "stats");

@@ -8,6 +8,7 @@
 import type { Diagnostic } from '../../src/common/errors.ts';
 import { formatPath } from '../../src/common/paths.ts';
 import { type Ast, ConditionError, compileCondition, eventTypesOf, own, parseCondition } from '../condition/index.ts';
+import { openPathPrefixes } from '../condition/openpaths.ts';
 import { checkFieldTypes, type DetectorEvent, KNOWN_EVENT_TYPES, resolveEventField } from '../fields/index.ts';
 import { ExceptionError, exceptionAst, withExceptions } from './exceptions.ts';
 import { compileOutput } from './output.ts';
@@ -235,6 +236,7 @@ class RulesCompiler {
       index: r.order,
       eventTypes,
       fields: compiled.fields,
+      openPaths: openPathPrefixes(full, { macros: this.macros, lists: this.lists }),
       evaluate,
       formatOutput: out.format,
       outputFields: out.fields,

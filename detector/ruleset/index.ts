@@ -96,3 +96,23 @@ export function matchEvent(rs: Ruleset, ev: DetectorEvent): CompiledRule[] {
   }
   return out;
 }
+
+const OPEN_TYPES = ['open', 'openat', 'openat2', 'creat'];
+
+/**
+ * The in-kernel open filter the loaded rules allow: the union of the path
+ * prefixes of every rule that can see an open, or `undefined` (report every
+ * open) when a rule has no bound or the union is too large for the sensor.
+ */
+export function openFilterFor(rs: Ruleset, limits = { max: 16, len: 63 }): string[] | undefined {
+  const out = new Set<string>();
+  for (const r of rs.rules) {
+    if (r.eventTypes !== 'any' && !OPEN_TYPES.some((t) => (r.eventTypes as Set<string>).has(t))) continue;
+    if (r.openPaths === 'any') return undefined;
+    for (const p of r.openPaths) out.add(p);
+  }
+  // a prefix that starts with another one adds nothing
+  const list = [...out].filter((p) => ![...out].some((q) => q !== p && p.startsWith(q)));
+  if (list.length > limits.max || list.some((p) => !p.startsWith('/') || p.length > limits.len || p.includes(','))) return undefined;
+  return list;
+}

@@ -3,6 +3,7 @@
 import type { Diagnostic } from '../../src/common/errors.ts';
 import type { FieldValue, Priority } from '../../src/alerts/alert.ts';
 import type { FieldRef } from '../condition/index.ts';
+import type { OpenPaths } from '../condition/openpaths.ts';
 import type { DetectorEvent } from '../fields/index.ts';
 
 export type RuleMatching = 'first' | 'all';
@@ -28,6 +29,8 @@ export interface CompiledRule {
   eventTypes: Set<string> | 'any';
   /** Fields read by the condition, exceptions and macros included. */
   fields: FieldRef[];
+  /** Path prefixes of the read-only opens this rule can match (`any`: no bound); see condition/openpaths.ts. */
+  openPaths: OpenPaths;
   evaluate(ev: DetectorEvent): boolean;
   /** The output with every `%field` replaced (`<NA>` when absent). */
   formatOutput(ev: DetectorEvent): string;

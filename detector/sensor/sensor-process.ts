@@ -209,6 +209,14 @@ export class SensorProcess extends EventEmitter {
   }
 
   /** Turn raw per-syscall tracing of one cgroup (v2 id) on or off. */
+  /**
+   * Reports read-only opens of absolute paths only under these prefixes
+   * (writes, creates and relative paths always); `null` reports every open.
+   */
+  setOpenFilter(prefixes: readonly string[] | null): Promise<string> {
+    return this.command(`open-filter ${prefixes === null ? 'off' : prefixes.join(',')}`);
+  }
+
   setCgroupVerbose(cgroupId: bigint | number | string, on: boolean): Promise<string> {
     return this.command(`cgroup ${BigInt(cgroupId)} verbose ${on ? 'on' : 'off'}`);
   }

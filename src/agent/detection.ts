@@ -14,7 +14,7 @@ import type { Runtime } from '../runtime.ts';
 import { ContainerResolver } from '../../detector/container/resolver.ts';
 import { Detector } from '../../detector/detector.ts';
 import { ProcessTable } from '../../detector/process/table.ts';
-import { loadRulesFiles, type Ruleset } from '../../detector/ruleset/index.ts';
+import { loadRulesFiles, openFilterFor, type Ruleset } from '../../detector/ruleset/index.ts';
 import { cgroup2Mount } from '../../detector/sensor/cgroup.ts';
 import { CONTROLLABLE_TYPES, type EventTypeName, VARIANT_SYSCALL } from '../../detector/sensor/event-types.ts';
 import { checkSensor, SensorProcess } from '../../detector/sensor/sensor-process.ts';
@@ -84,8 +84,11 @@ export async function startDetection(o: DetectionOptions): Promise<Detection> {
   const detector = new Detector({ ruleset, hostname: node, processes, containers: new ContainerResolver({ cgroupRoot: await cgroup2Mount() }), onAlert: publish, throttle: o.throttle });
   const types = sensorTypesFor(ruleset);
   const sensor = await SensorProcess.start({ events: types, statsIntervalMs: 5000, onStderr: (l) => o.log.debug('sensor', { line: l }) });
+  // read-only opens no rule can match stay in the kernel
+  const openFilter = openFilterFor(ruleset);
+  if (openFilter) await sensor.setOpenFilter(openFilter);
   processes.seed();
-  o.log.info('sensor running', { rules: ruleset.rules.length, events: types === 'all' ? 'all' : types.join(','), processes: processes.size });
+  o.log.info('sensor running', { openFilter: openFilter ?? 'off', rules: ruleset.rules.length, events: types === 'all' ? 'all' : types.join(','), processes: processes.size });
 
   const m = o.runtime.metrics;
   sensor.on('stats', (st: { dropsPerCpu: number[]; perType: { type: string; events: number; drops: number }[] }) => {

@@ -11,7 +11,7 @@ import { Sandbox } from '../../src/sandbox/sandbox.ts';
 import { ContainerResolver } from '../../detector/container/resolver.ts';
 import { Detector } from '../../detector/detector.ts';
 import { ProcessTable } from '../../detector/process/table.ts';
-import { DEFAULT_RULES_FILE, loadRules, readRulesSources } from '../../detector/ruleset/index.ts';
+import { DEFAULT_RULES_FILE, loadRules, openFilterFor, readRulesSources } from '../../detector/ruleset/index.ts';
 import { cgroup2Mount } from '../../detector/sensor/cgroup.ts';
 import { SensorProcess } from '../../detector/sensor/sensor-process.ts';
 import { sensorTypesFor } from '../../src/agent/detection.ts';
@@ -35,6 +35,10 @@ if (gate('detector rules on the real kernel', await kernelUnavailable())) {
       const processes = new ProcessTable();
       detector = new Detector({ ruleset, hostname: 'test-node', processes, containers: new ContainerResolver({ cgroupRoot: await cgroup2Mount() }), onAlert: (a) => alerts.push(a), throttle: { windowMs: 1, burst: 1000 } });
       sensor = await SensorProcess.start({ binary: LOADER, events: sensorTypesFor(ruleset) });
+      // as the agent runs it: read-only opens no rule can match stay in the kernel
+      const filter = openFilterFor(ruleset);
+      assert.ok(filter, 'the default rules bound the opens they need');
+      await sensor.setOpenFilter(filter);
       processes.seed();
       sensor.on('event', (e) => detector.handle(e));
       sb = await Sandbox.create({ name: 'rules-test', k8s: { ns: 'payments', pod: 'api-7f9c' } });
