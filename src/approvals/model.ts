@@ -13,7 +13,7 @@ export type Decision = 'approved' | 'denied';
 export type OnTimeout = 'deny' | 'approve' | 'continue';
 
 /** Where an identity came from; the audit record's `actor.via`. */
-export type IdentitySource = 'proxy-header' | 'personal-link' | 'cli-os-user' | 'slack-interactive';
+export type IdentitySource = 'proxy-header' | 'personal-link' | 'cli-os-user' | 'slack-interactive' | 'login';
 
 /** One step that runs if the approval is granted, in plain words. */
 export interface NextStep {

@@ -3,7 +3,7 @@
  * The HTTP surface: alert ingest, health, metrics, JSON API. Every error is a
  * JSON body with a stable code; bad input never takes the server down.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from '../common/log.ts';
 import type { Runtime } from '../runtime.ts';
 import { errorBody, HttpError } from './errors.ts';
@@ -13,7 +13,7 @@ import { type ApprovalHttpDeps, approvalRoutes } from './routes/approvals.ts';
 import { healthRoutes } from './routes/health.ts';
 import { uiRoutes } from './routes/ui.ts';
 import type { LoadedPlaybook, LoadResult } from '../playbooks/load.ts';
-import type { UiAuthConfig } from '../ui/auth.ts';
+import { ANONYMOUS_VIEWER, UiAuth, type UiAuthConfig } from '../ui/auth.ts';
 
 export interface HttpDeps {
   runtime: Runtime;
@@ -63,6 +63,14 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
   alertRoutes(app, deps);
   apiRoutes(app, deps);
   uiRoutes(app, deps);
-  if (deps.approvals) app.register(approvalRoutes(deps.approvals));
+  if (deps.approvals) {
+    // approval pages accept the UI's built-in login as an identity too (proxy headers and personal links come first)
+    const auth = new UiAuth(deps.runtime.redis, deps.runtime.keys, deps.uiAuth ?? ANONYMOUS_VIEWER);
+    const sessionIdentity = async (req: FastifyRequest) => {
+      const id = await auth.identify(req);
+      return id?.via === 'login' ? id.name : undefined;
+    };
+    app.register(approvalRoutes({ sessionIdentity, ...deps.approvals }));
+  }
   return app;
 }

@@ -290,3 +290,34 @@ test('verify, from the CLI and the UI, finds a record edited directly in Redis a
   assert.equal(api.problem.kind, 'edited');
   await page.close();
 });
+
+test('the built-in login identifies an approver on the approval page (single machine, no proxy)', { timeout: 90_000 }, async (t) => {
+  const br = browser(t);
+  if (!br) return;
+  const gate = PLAYBOOK.replace(`approvers: { users: [${ALICE}] }`, 'approvers: { users: [admin] }').replace('wait: 3s', 'wait: 100ms');
+  const solo = await startUiRiposte({ playbooks: { 'contain.yaml': gate }, ui: { anonymousRole: 'none', login: { user: 'admin', role: 'approver', passwordHash: hashPassword('s3cret-pass') } } });
+  const own = await launchBrowser();
+  assert.ok(!('skip' in own));
+  try {
+    assert.equal(await solo.postAlert(shellAlert({ uuid: 'ui-login-approve' })), 202);
+    const approval = await waitUntil(async () => (await solo.approvals.service.list())[0], 'the approval');
+    const page = await own.newPage();
+    // not signed in: the page shows what is asked but offers no decision
+    await page.goto(`${solo.url}/approvals/${approval.id}`);
+    assert.equal(await page.locator('button[name="decision"]').count(), 0);
+    await page.goto(`${solo.url}/ui/login?next=${encodeURIComponent(`/approvals/${approval.id}`)}`);
+    await page.fill('#login-user', 'admin');
+    await page.fill('#login-password', 's3cret-pass');
+    await Promise.all([page.waitForURL(`**/approvals/${approval.id}`), page.locator('#login-password').press('Enter')]);
+    await page.waitForSelector('form[action$="/decision"]');
+    await Promise.all([page.waitForLoadState('load'), page.click('button[name="decision"][value="approve"]')]);
+    assert.match(await seen(page.locator('h1')), /You approved/);
+    const run = await waitUntil(async () => (await solo.runtime.runs.list()).find((r) => r.state.status === 'succeeded'), 'the run to finish');
+    assert.equal(run.state.context.steps.gate?.status, 'approved');
+    const votes = await solo.runtime.audit.list({ action: 'approval.vote' });
+    assert.deepEqual(votes.map((v) => [v.actor.name, v.actor.via]), [['admin', 'login']]);
+  } finally {
+    await own.close();
+    await solo.close();
+  }
+});

@@ -31,6 +31,8 @@ export interface ApprovalHttpDeps {
   slackSigningSecret?: string;
   now: () => Date;
   log: Logger;
+  /** The UI's built-in login (single machine): the signed-in person, if the request carries a session. */
+  sessionIdentity?: (req: FastifyRequest) => Promise<string | undefined>;
 }
 
 /** A url-encoded body, kept raw (Slack signs the exact bytes). */
@@ -124,14 +126,18 @@ export function approvalRoutes(d: ApprovalHttpDeps) {
 
     /** Who is asking: a trusted proxy's header and/or a personal link; a refusal when they disagree or the link is bad. */
     const identify = async (req: FastifyRequest, id: string, link: string | undefined): Promise<{ who?: Who; problem?: HttpError }> => {
-      const proxy = d.identity.fromProxy(peer(req), req.headers);
+      const fromProxy = d.identity.fromProxy(peer(req), req.headers);
+      // without a trusted proxy, the UI's built-in login (a session cookie) identifies the person
+      const login = fromProxy ? undefined : await d.sessionIdentity?.(req);
+      const proxy = fromProxy ?? (login ? { person: login } : undefined);
+      const proxyVia: IdentitySource = fromProxy ? 'proxy-header' : 'login';
       if (link !== undefined) {
         const c = await d.tokens.check(link, 'link', id);
         if (!c.ok) return { problem: new HttpError(403, 'LINK_INVALID', `${tokenProblem(c.reason, 'link')}; ask for a new one or sign in through single sign-on`) };
         if (proxy && proxy.person !== c.entry.person) return { problem: new HttpError(403, 'LINK_OTHER_PERSON', `this personal link belongs to ${c.entry.person}, but you are signed in as ${proxy.person}`) };
-        return { who: { person: c.entry.person, via: proxy ? 'proxy-header' : 'personal-link', link } };
+        return { who: { person: c.entry.person, via: proxy ? proxyVia : 'personal-link', link } };
       }
-      return proxy ? { who: { person: proxy.person, via: 'proxy-header' } } : {};
+      return proxy ? { who: { person: proxy.person, via: proxyVia } } : {};
     };
 
     const load = async (id: string): Promise<ApprovalView> => {
