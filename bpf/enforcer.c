@@ -38,7 +38,6 @@
 #define RP_ENF_LOADER_VERSION "0.1.0"
 #define CGROUP2_MAGIC 0x63677270
 #define BPFFS_MAGIC 0xcafe4a11
-#define LINE_MAX_LEN 4096
 #define MAX_ATTACHED 1024
 #define MAX_FAN 64
 #define RECENT_EXECS 64
@@ -60,7 +59,7 @@ static bool exiting, verbose_log, persist;
 
 #define LOADER_NAME "riposte-enforcer"
 #define FRAME_VERSION RP_ENF_ABI_VERSION
-#include "frame_out.h"
+#include "loader_io.h"
 static const char *pin_dir;
 static const char *cgroup2_root = "/sys/fs/cgroup";
 static int exec_mech;		 /* enum rp_enf_exec_mechanism */
@@ -996,31 +995,6 @@ static void handle_command(char *line)
 	} else {
 		send_reply(false, "unknown command '%s' (or wrong arguments)", argv[0]);
 	}
-}
-
-static char line_buf[LINE_MAX_LEN];
-static size_t line_len;
-
-/* returns false on eof */
-static bool read_commands(void)
-{
-	char chunk[4096];
-	ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
-
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN;
-	if (n == 0)
-		return false;
-	for (ssize_t i = 0; i < n; i++) {
-		if (chunk[i] == '\n') {
-			line_buf[line_len] = 0;
-			handle_command(line_buf);
-			line_len = 0;
-		} else if (line_len < sizeof(line_buf) - 1) {
-			line_buf[line_len++] = chunk[i];
-		}
-	}
-	return true;
 }
 
 /* ---- pinned state from an earlier (persisting) run ---- */

@@ -16,7 +16,7 @@ $(OUTPUT)/enforcer.bpf.o: $(OUTPUT)/enforcer.tmp.bpf.o
 $(OUTPUT)/enforcer.skel.h: $(OUTPUT)/enforcer.bpf.o
 	$(BPFTOOL) gen skeleton $< name enforcer_bpf > $@.tmp && mv $@.tmp $@
 
-$(OUTPUT)/enforcer.o: enforcer.c enforcer.h frame_out.h $(OUTPUT)/enforcer.skel.h
+$(OUTPUT)/enforcer.o: enforcer.c enforcer.h loader_io.h $(OUTPUT)/enforcer.skel.h
 	$(CC) $(CFLAGS) -I$(OUTPUT) -I. $(LIBBPF_CFLAGS) -c $< -o $@
 
 $(OUTPUT)/riposte-enforcer: $(OUTPUT)/enforcer.o

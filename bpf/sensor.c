@@ -31,7 +31,6 @@
 #define RP_LOADER_VERSION "0.1.0"
 #define SCRATCH_CLASSES 3 /* keep in step with sensor.bpf.c */
 #define NR_MAX 512
-#define LINE_MAX_LEN 4096
 
 /* ---- names and syscall table ---- */
 
@@ -129,7 +128,7 @@ static bool exiting;
 
 #define LOADER_NAME "riposte-sensor"
 #define FRAME_VERSION RP_ABI_VERSION
-#include "frame_out.h"
+#include "loader_io.h"
 static bool verbose_log;
 static int poll_ms = 10;
 static char last_libbpf_error[512];
@@ -480,31 +479,6 @@ static void handle_command(char *line)
 	} else {
 		send_reply(false, "unknown command '%s'", argv[0]);
 	}
-}
-
-static char line_buf[LINE_MAX_LEN];
-static size_t line_len;
-
-/* returns false on eof */
-static bool read_commands(void)
-{
-	char chunk[4096];
-	ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
-
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN;
-	if (n == 0)
-		return false;
-	for (ssize_t i = 0; i < n; i++) {
-		if (chunk[i] == '\n') {
-			line_buf[line_len] = 0;
-			handle_command(line_buf);
-			line_len = 0;
-		} else if (line_len < sizeof(line_buf) - 1) {
-			line_buf[line_len++] = chunk[i];
-		}
-	}
-	return true;
 }
 
 /* ---- main ---- */

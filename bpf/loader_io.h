@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Frame output shared by the loaders (riposte-sensor, riposte-enforcer): a
- * buffered stdout of length-prefixed little-endian frames, and the builders of
- * the loader's own frames. Include once, after defining LOADER_NAME and
- * FRAME_VERSION and declaring `static bool exiting;`.
+ * The I/O both loaders (riposte-sensor, riposte-enforcer) share: a buffered
+ * stdout of length-prefixed little-endian frames, the builders of the loader's
+ * own frames, and line-based control commands read from stdin. Include once,
+ * after defining LOADER_NAME and FRAME_VERSION and declaring
+ * `static bool exiting;`; the loader defines `handle_command()`.
  */
-#ifndef RIPOSTE_FRAME_OUT_H
-#define RIPOSTE_FRAME_OUT_H
+#ifndef RIPOSTE_LOADER_IO_H
+#define RIPOSTE_LOADER_IO_H
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,10 +16,10 @@
 #include <unistd.h>
 
 #ifndef LOADER_NAME
-#error "define LOADER_NAME before including frame_out.h"
+#error "define LOADER_NAME before including loader_io.h"
 #endif
 #ifndef FRAME_VERSION
-#error "define FRAME_VERSION before including frame_out.h"
+#error "define FRAME_VERSION before including loader_io.h"
 #endif
 
 #define OUT_CAP (1 << 20)
@@ -117,4 +118,35 @@ static __s64 boot_to_realtime_ns(void)
 	return ((__s64)rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
 }
 
-#endif /* RIPOSTE_FRAME_OUT_H */
+/* ---- control commands on stdin, one per line ---- */
+
+#define LINE_MAX_LEN 4096
+
+static void handle_command(char *line);
+
+static char line_buf[LINE_MAX_LEN];
+static size_t line_len;
+
+/* reads what stdin has and runs each complete line; returns false on eof */
+static bool read_commands(void)
+{
+	char chunk[4096];
+	ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN;
+	if (n == 0)
+		return false;
+	for (ssize_t i = 0; i < n; i++) {
+		if (chunk[i] == '\n') {
+			line_buf[line_len] = 0;
+			handle_command(line_buf);
+			line_len = 0;
+		} else if (line_len < sizeof(line_buf) - 1) {
+			line_buf[line_len++] = chunk[i];
+		}
+	}
+	return true;
+}
+
+#endif /* RIPOSTE_LOADER_IO_H */
