@@ -44,7 +44,8 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof RiposteError) process.stderr.write(`riposte: ${err.message}\n`);
     else if (err instanceof Error && (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') process.stderr.write(`riposte: ${err.message}\n`);
-    else process.stderr.write(`riposte: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // the message names the problem (file, field, address); the stack only helps when debugging Riposte itself
+    else process.stderr.write(`riposte: ${err instanceof Error ? (process.env.RIPOSTE_LOG_LEVEL === 'debug' ? (err.stack ?? err.message) : err.message) : String(err)}\n`);
     process.exitCode = err instanceof RiposteError ? 2 : 1;
   },
 );
