@@ -32,6 +32,13 @@ export interface RotatingOptions {
 }
 
 /** Appends lines to the current file and rotates by size; synchronous so a line is never half-written by an overlapping call. */
+/** 20240501T120000123Z: an ISO time without separators, milliseconds kept. */
+const fileStamp = (d: Date): string => d.toISOString().replace(/[-:.]/g, '');
+const stampTime = (stamp: string): number | undefined => {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/.exec(stamp);
+  return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!) : undefined;
+};
+
 export class RotatingNdjsonWriter {
   private readonly o: Required<Omit<RotatingOptions, 'now'>> & { now: () => Date };
   private fd?: number;
@@ -70,16 +77,20 @@ export class RotatingNdjsonWriter {
 
   /** Export files in this directory, oldest first. */
   files(): string[] {
-    const re = new RegExp(`^${this.o.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{8}T\\d{9}Z(-\\d+)?\\.ndjson$`);
+    const re = new RegExp(`^${this.o.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{8}T\\d{9}Z\\.ndjson$`);
     return readdirSync(this.o.dir)
       .filter((f) => re.test(f))
       .sort();
   }
 
   private openNext(): void {
-    const stamp = this.o.now().toISOString().replace(/[-:.]/g, '');
-    let name = `${this.o.prefix}-${stamp}.ndjson`;
-    for (let i = 1; this.files().includes(name); i++) name = `${this.o.prefix}-${stamp}-${i}.ndjson`;
+    // Names sort in creation order as plain strings (what `ls` and log shippers do): when the clock has not moved past the
+    // newest file's stamp (several rotations in one millisecond, or a clock step back), the new file takes that stamp + 1 ms.
+    let t = this.o.now().getTime();
+    const newest = this.files().at(-1);
+    const newestTime = newest ? stampTime(newest.slice(this.o.prefix.length + 1, -'.ndjson'.length)) : undefined;
+    if (newestTime !== undefined && t <= newestTime) t = newestTime + 1;
+    const name = `${this.o.prefix}-${fileStamp(new Date(t))}.ndjson`;
     this.file = join(this.o.dir, name);
     this.fd = openSync(this.file, 'a', 0o600);
     this.size = 0;

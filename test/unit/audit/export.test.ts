@@ -57,6 +57,20 @@ test('the rotating writer starts a new file at the size limit and keeps the newe
   for (const f of files) assert.ok((await readFile(join(d, f))).length <= 100);
 });
 
+test('file names sort in write order even when the clock stands still or steps back', async () => {
+  const d = join(dir, 'still');
+  const times = [Date.parse('2024-05-01T00:00:00.500Z'), Date.parse('2024-05-01T00:00:00.500Z'), Date.parse('2024-05-01T00:00:00.100Z')];
+  let k = 0;
+  const w = new RotatingNdjsonWriter({ dir: d, maxBytes: 10, maxFiles: 10, now: () => new Date(times[Math.min(k++, times.length - 1)]!) });
+  for (let i = 0; i < 5; i++) w.write(`${JSON.stringify({ i })}\n`); // one line per file
+  w.close();
+  const files = (await readdir(d)).filter((f) => f.endsWith('.ndjson')).sort();
+  assert.equal(files.length, 5);
+  assert.deepEqual(files, w.files());
+  assert.deepEqual((await readLines(d, files)).map((r) => (r as unknown as { i: number }).i), [0, 1, 2, 3, 4]);
+  assert.deepEqual(files.slice(0, 2), ['audit-20240501T000000500Z.ndjson', 'audit-20240501T000000501Z.ndjson']);
+});
+
 test('the exporter writes every record once, in order, and resumes from its cursor', async () => {
   const { log } = await newLog(25);
   const d = join(dir, 'resume');
