@@ -13,6 +13,8 @@ export interface Keys {
   runIndex: string;
   runsByIncident(incidentId: string): string;
   incident(id: string): string;
+  /** The newest alerts of an incident (a capped list, newest first). */
+  incidentAlerts(id: string): string;
   incidentIndex: string;
   dedupe(playbook: string, key: string): string;
   effect(key: string): string;
@@ -43,6 +45,7 @@ export function makeKeys(prefix: string): Keys {
     runIndex: `${p}:runs`,
     runsByIncident: (id) => `${p}:incident:${id}:runs`,
     incident: (id) => `${p}:incident:${id}`,
+    incidentAlerts: (id) => `${p}:incident:${id}:alerts`,
     incidentIndex: `${p}:incidents`,
     dedupe: (playbook, key) => `${p}:dedupe:${playbook}:${key}`,
     effect: (key) => `${p}:effect:${key}`,

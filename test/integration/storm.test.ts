@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AuditRecord } from '../../src/audit/record.ts';
+import { KEEP_ALERTS } from '../../src/engine/incidents.ts';
 import { runCli } from '../helpers/process.ts';
 import { stopTestRedis, testRedisUrl } from '../helpers/redis.ts';
 import { shellAlert } from '../helpers/riposte.ts';
@@ -29,6 +30,7 @@ before(async () => {
     playbooks: {
       'dedupe.yaml': pb('storm', 'Storm shell', '{ dedupe: { key: \'{{alert.rule}}/{{field "k8s.pod.name"}}\', window: 10m } }', '  - id: note\n    action: log\n    with: { message: "incident {{incident.id}}" }\n'),
       'max.yaml': pb('max-two', 'Crowded shell', '{ maxConcurrentRuns: 2 }', twoSteps),
+      'listed.yaml': pb('listed', 'Listed shell', '{ dedupe: { key: "{{alert.rule}}", window: 10m } }', '  - id: note\n    action: log\n    with: { message: "{{alert.id}}" }\n'),
       'pause.yaml': pb('pausable', 'Paused shell', '{}', twoSteps.replace('300ms', '3s')),
     },
   });
@@ -64,7 +66,42 @@ describe('storms', () => {
     // nothing was dropped: every alert was processed exactly into the count
     const processed = await s.runtime.audit.list({ action: 'alert.processed' });
     assert.equal(processed.filter((r) => String((r.details as any).alertId).startsWith('storm-')).length, 10_000);
+    // the incident keeps its newest alerts, not all 10,000
+    const kept = await s.runtime.incidents.alerts(incident.id);
+    assert.equal(kept.length, KEEP_ALERTS);
+    assert.equal(new Set(kept.map((a) => a.id)).size, KEEP_ALERTS, 'distinct alerts');
+    assert.ok(kept.every((a) => a.id.startsWith('storm-') && a.rule === 'Storm shell'));
+    const api = (await (await fetch(`${s.url}/api/incidents/${incident.id}`)).json()) as { alerts: { id: string }[] };
+    assert.deepEqual(api.alerts.map((a) => a.id), kept.map((a) => a.id));
+    const page = await (await fetch(`${s.url}/ui/incidents/${incident.id}`)).text();
+    assert.match(page, new RegExp(`Newest ${KEEP_ALERTS} of 10000 alerts`));
+    assert.equal(page.match(/<tr data-alert="storm-/g)?.length, KEEP_ALERTS);
     process.stdout.write(`# 10,000 alerts accepted over HTTP in ${accepted} ms; counted in ${Date.now() - t0} ms\n`);
+  });
+
+  test('an incident lists its alerts newest first; an oversized alert is kept as a summary', { timeout: 30_000 }, async () => {
+    const big = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`big.field${i}`, 'x'.repeat(100)]));
+    const alerts = [
+      shellAlert({ rule: 'Listed shell', uuid: 'listed-1', time: '2024-05-01T12:00:01Z', output: 'first <b>shell</b>' }),
+      shellAlert({ rule: 'Listed shell', uuid: 'listed-2', time: '2024-05-01T12:00:02Z', output: 'second shell' }),
+      shellAlert({ rule: 'Listed shell', uuid: 'listed-3', time: '2024-05-01T12:00:03Z', output: 'third shell', output_fields: { ...shellAlert().output_fields, ...big } }),
+    ];
+    for (const a of alerts) assert.equal((await s.postAlerts([a])).status, 202); // one by one: their order is the order of joining
+    const incident = await waitUntil(async () => {
+      const i = (await s.runtime.incidents.list(50)).find((x) => x.playbook === 'listed');
+      return i && i.count === 3 ? i : undefined;
+    }, 'three alerts in the incident');
+    const kept = await s.runtime.incidents.alerts(incident.id);
+    assert.deepEqual(kept.map((a) => a.id), ['listed-3', 'listed-2', 'listed-1']);
+    assert.equal(kept[0]!.truncated, true);
+    assert.deepEqual(kept[0]!.output_fields, {}, 'the oversized alert lost its output fields, not its place');
+    assert.equal(kept[1]!.output_fields['k8s.pod.name'], 'api-7f9c');
+    const page = await (await fetch(`${s.url}/ui/incidents/${incident.id}`)).text();
+    assert.match(page, /All 3 alerts, newest first/);
+    assert.match(page, /<h2>First alert<\/h2>/);
+    assert.ok(page.indexOf('data-alert="listed-3"') < page.indexOf('data-alert="listed-1"'));
+    assert.match(page, /first &lt;b&gt;shell&lt;\/b&gt;/, 'alert text is escaped');
+    assert.doesNotMatch(page, /first <b>shell/);
   });
 
   test('maxConcurrentRuns: 2 holds the rest, starts them as runs finish, drops none', { timeout: 60_000 }, async () => {

@@ -15,8 +15,8 @@ export function apiRoutes(app: FastifyInstance, deps: HttpDeps): void {
   app.get<{ Params: { id: string } }>('/api/incidents/:id', async (req) => {
     const incident = await rt.incidents.get(req.params.id);
     if (!incident) throw new HttpError(404, 'NOT_FOUND', `no incident ${req.params.id}`);
-    const runs = await rt.runs.byIncident(incident.id);
-    return { incident, runs: runs.map((r) => ({ id: r.meta.id, playbook: r.meta.playbook, status: r.state.status, state: r.state.value, steps: r.state.context.steps, createdAt: r.meta.createdAt })) };
+    const [runs, alerts] = await Promise.all([rt.runs.byIncident(incident.id), rt.incidents.alerts(incident.id)]);
+    return { incident, alerts, runs: runs.map((r) => ({ id: r.meta.id, playbook: r.meta.playbook, status: r.state.status, state: r.state.value, steps: r.state.context.steps, createdAt: r.meta.createdAt })) };
   });
   app.get('/api/runs', async () => {
     const runs = await rt.runs.list({ limit: 200 });

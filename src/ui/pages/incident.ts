@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * One incident: its alert, and for each run the state-machine diagram with
+ * One incident: its first alert and its newest alerts, and for each run the state-machine diagram with
  * where the run has been and is now, the steps with their outputs, approvals
  * and who voted, artifacts with their hashes, and the timeline from the audit
  * log (the record of what happened, not the run's own notes).
  */
 import { approvalId, type ApprovalView } from '../../approvals/model.ts';
 import type { AuditRecord } from '../../audit/record.ts';
+import { KEEP_ALERTS, type KeptAlert } from '../../engine/incidents.ts';
 import type { StoredRun } from '../../engine/run-store.ts';
 import { stepKind, walkSteps, type Step } from '../../playbooks/model.ts';
 import { renderDiagram, currentNodes } from '../diagram.ts';
@@ -23,7 +24,7 @@ function stepDetail(s: Step): string {
   return `parallel, ${s.parallel.branches.length} branches`;
 }
 
-function alertCard(alert: Record<string, unknown> | undefined, count: number): SafeHtml {
+function alertCard(alert: Record<string, unknown> | undefined): SafeHtml {
   if (!alert) return html`<p class="empty">The alert is not available (its run is gone).</p>`;
   const fields = (alert.output_fields ?? {}) as Record<string, unknown>;
   const tags = Array.isArray(alert.tags) ? (alert.tags as string[]) : [];
@@ -43,8 +44,18 @@ ${
     ? html`<table class="kv"><caption>Output fields</caption><thead><tr><th scope="col">Field</th><th scope="col">Value</th></tr></thead><tbody>${Object.entries(fields).map(([k, v]) => html`<tr><th scope="row"><code>${k}</code></th><td>${typeof v === 'string' ? v : JSON.stringify(v)}</td></tr>`)}</tbody></table>`
     : ''
 }
-${count > 1 ? html`<p class="muted">${count - 1} later alert(s) with the same dedupe key joined this incident; the first one is shown.</p>` : ''}
 </div>`;
+}
+
+/** The incident's newest alerts (the store keeps KEEP_ALERTS of them; all are counted). */
+function alertsTable(alerts: KeptAlert[], count: number): SafeHtml {
+  if (count <= 1 && alerts.length <= 1) return html``;
+  const caption = alerts.length < count ? `Newest ${alerts.length} of ${count} alerts (all are counted; the newest ${KEEP_ALERTS} are kept)` : `All ${count} alerts, newest first`;
+  return html`<table class="list alerts"><caption>${caption}</caption>
+<thead><tr><th scope="col">Time</th><th scope="col">Priority</th><th scope="col">Output</th><th scope="col">Alert id</th></tr></thead>
+<tbody>${alerts.map(
+    (a) => html`<tr data-alert="${a.id}"><td>${time(a.time)}</td><td>${severity(a.priority)}</td><td>${a.output}${a.truncated ? html` <span class="muted small">(shortened; output fields not kept)</span>` : ''}</td><td><code>${a.id}</code></td></tr>`,
+  )}</tbody></table>`;
 }
 
 function stepsTable(run: StoredRun, current: Set<string>): SafeHtml {
@@ -116,6 +127,7 @@ export async function incidentPage(c: PageContext, id: string): Promise<Page | u
   if (!incident) return undefined;
   const runs = (await c.rt.runs.byIncident(id)).sort((a, b) => a.meta.createdAt.localeCompare(b.meta.createdAt));
   const records = await c.rt.audit.list({ incidentId: id });
+  const kept = await c.rt.incidents.alerts(id);
 
   const runSections = await Promise.all(
     runs.map(async (run, i) => {
@@ -177,8 +189,9 @@ ${live(
 <dt>Dedupe key</dt><dd><code>${incident.dedupeKey}</code></dd>
 <dt>Incident id</dt><dd><code>${incident.id}</code></dd>
 </dl>
-<h2>Alert</h2>
-${alertCard(alert, incident.count)}
+<h2>${incident.count > 1 ? 'First alert' : 'Alert'}</h2>
+${alertCard(alert ?? (kept.length && kept.length >= incident.count ? (kept.at(-1) as unknown as Record<string, unknown>) : undefined))}
+${alertsTable(kept, incident.count)}
 ${runSections.length ? runSections : html`<p class="empty">No run yet.</p>`}
 ${other.length ? html`<h2>Other records</h2>${timeline(other, 'Other audit records of this incident')}` : ''}
 <p><a href="/ui/audit?incident=${encodeURIComponent(incident.id)}">All audit records of this incident</a></p>`,
