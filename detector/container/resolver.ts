@@ -2,9 +2,13 @@
 /**
  * Container attribution from the cgroup path: containerd, CRI-O, Docker, Podman
  * and Riposte's own sandboxes each name the cgroup after the container id.
- * Anything else is `host`. Pod, namespace and labels come from a metadata file
- * when one exists (`<metadataDir>/<id>.json`, written by `riposte demo` or a
- * node-local integration); the Kubernetes lookup is optional and not built in yet.
+ * Anything else is `host`. Name, image, pod, namespace and labels come from a
+ * metadata file when one exists (`<metadataDir>/<id>.json`, written by
+ * `riposte demo` or a node-local integration), else from an optional
+ * {@link ContainerMetadataSource} (the agent's watch of its node's pods,
+ * src/kube/pod-metadata.ts). Answers are cached per cgroup and worked out again
+ * when the source changes, so labels stay current and a container seen before
+ * the kubelet reported it gets its pod once it has.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +33,19 @@ export interface Attribution {
   cgroupPath?: string;
 }
 
+export interface ContainerMetadata {
+  name?: string;
+  image?: ContainerInfo['image'];
+  k8s?: K8sInfo;
+}
+
+/** Where container metadata comes from besides files: looked up by full container id and the pod uid from the cgroup path. */
+export interface ContainerMetadataSource {
+  lookup(fullId: string, podUid?: string): ContainerMetadata | undefined;
+  /** Changes whenever an answer may have changed. */
+  readonly version: number;
+}
+
 export const HOST: Attribution = Object.freeze({ container: Object.freeze({ id: 'host', name: 'host' }) });
 
 export function attributePath(path: string): { id: string; fullId: string; runtime: string; podUid?: string } | undefined {
@@ -44,14 +61,18 @@ export function attributePath(path: string): { id: string; fullId: string; runti
 
 export class ContainerResolver {
   private readonly byId = new Map<bigint, Attribution>();
+  /** The source's version when a container's cached attribution was made. */
+  private readonly madeAt = new Map<bigint, number>();
+  private readonly source: ContainerMetadataSource | undefined;
   private readonly misses = new Map<bigint, number>();
   private readonly cgroupRoot: string | null;
   private readonly metadataDir: string;
   private readonly procRoot: string;
   private lastScan = 0;
 
-  constructor(opts: { cgroupRoot: string | null; metadataDir?: string; procRoot?: string }) {
+  constructor(opts: { cgroupRoot: string | null; metadataDir?: string; procRoot?: string; metadataSource?: ContainerMetadataSource }) {
     this.cgroupRoot = opts.cgroupRoot;
+    this.source = opts.metadataSource;
     this.metadataDir = opts.metadataDir ?? '/run/riposte/containers';
     this.procRoot = opts.procRoot ?? '/proc';
   }
@@ -59,7 +80,13 @@ export class ContainerResolver {
   /** Attribution of an event, by its cgroup id (cached), falling back to the pid's /proc entry. */
   resolve(cgroupId: bigint, pid: number): Attribution {
     const hit = this.byId.get(cgroupId);
-    if (hit) return hit;
+    if (hit) {
+      if (!this.source || hit.container.id === 'host' || hit.cgroupPath === undefined || this.madeAt.get(cgroupId) === this.source.version) return hit;
+      const again = this.fromPath(hit.cgroupPath);
+      this.byId.set(cgroupId, again);
+      this.madeAt.set(cgroupId, this.source.version);
+      return again;
+    }
     const miss = this.misses.get(cgroupId);
     if (miss !== undefined && Date.now() - miss < 5000) return HOST;
     const path = this.pathOfPid(pid) ?? this.pathById(cgroupId);
@@ -69,6 +96,12 @@ export class ContainerResolver {
       if (this.misses.size > 10_000) this.misses.clear();
       return HOST;
     }
+    if (this.byId.size > 50_000) {
+      // a node that churned through this many cgroups: start over rather than grow without bound
+      this.byId.clear();
+      this.madeAt.clear();
+    }
+    if (this.source) this.madeAt.set(cgroupId, this.source.version);
     const a = this.fromPath(path);
     this.byId.set(cgroupId, a);
     this.misses.delete(cgroupId);
@@ -78,18 +111,19 @@ export class ContainerResolver {
   /** Forgets a cgroup (e.g. its container is gone); metadata is read again next time. */
   forget(cgroupId: bigint): void {
     this.byId.delete(cgroupId);
+    this.madeAt.delete(cgroupId);
   }
 
   fromPath(path: string): Attribution {
     const m = attributePath(path);
     if (!m) return { ...HOST, cgroupPath: path };
-    const meta = this.metadata(m.id);
+    const meta = this.metadata(m.id) ?? this.source?.lookup(m.fullId, m.podUid);
     const container: ContainerInfo = { id: m.id, ...(meta?.name ? { name: meta.name } : {}), ...(meta?.image ? { image: meta.image } : {}) };
     const k8s: K8sInfo | undefined = meta?.k8s ?? (m.podUid ? { pod: { uid: m.podUid } } : undefined);
     return { container, runtime: m.runtime, cgroupPath: path, ...(k8s ? { k8s } : {}) };
   }
 
-  private metadata(id: string): { name?: string; image?: ContainerInfo['image']; k8s?: K8sInfo } | undefined {
+  private metadata(id: string): ContainerMetadata | undefined {
     try {
       return JSON.parse(readFileSync(join(this.metadataDir, `${id}.json`), 'utf8'));
     } catch {

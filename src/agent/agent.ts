@@ -14,6 +14,8 @@ import type { AuditActor } from '../audit/record.ts';
 import type { Logger } from '../common/log.ts';
 import { RunDriver } from '../engine/driver.ts';
 import { startDetection, type Detection } from './detection.ts';
+import { type KubernetesConfig, kubeSource } from '../kube/source.ts';
+import type { PodMetadata } from '../kube/pod-metadata.ts';
 import type { AgentHeartbeat, NodeJob } from '../engine/node-dispatch.ts';
 import { nodeQueueName } from '../queue/queues.ts';
 import { connectionOptions } from '../redis/connect.ts';
@@ -40,12 +42,16 @@ export interface AgentOptions {
    * whether in-kernel containment outlives the agent (default: undone on stop,
    * $RIPOSTE_AGENT_PERSIST_CONTAINMENT=true to keep it), `false` to leave them off.
    */
+  /** The cluster: with `podMetadata: auto` (the default) the detector learns pods, labels and images from it. */
+  kubernetes?: KubernetesConfig & { podMetadata?: 'auto' | 'off' };
   nodeActions?: false | { stateDir?: string; persist?: boolean; exec?: 'auto' | 'bpf-lsm' | 'fanotify'; pinDir?: string };
 }
 
 export interface Agent {
   node: string;
   detection?: Detection;
+  /** This node's pods from the Kubernetes API, when a cluster is configured. */
+  pods?: PodMetadata;
   nodeActions?: NodeServices;
   close(): Promise<void>;
 }
@@ -59,15 +65,17 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const node = o.node ?? nodeName();
   let detection: Detection | undefined;
   let sensorState: AgentHeartbeat['sensor'] = 'off';
+  const pods = o.detection ? await startPods(o.kubernetes, node, o.log) : undefined;
   if (o.detection) {
     try {
-      detection = await startDetection({ runtime: rt, log: o.log, rulesPaths: o.detection.rulesPaths, matching: o.detection.matching, throttle: o.detection.throttle, node });
+      detection = await startDetection({ runtime: rt, log: o.log, rulesPaths: o.detection.rulesPaths, matching: o.detection.matching, throttle: o.detection.throttle, node, ...(pods ? { metadataSource: pods } : {}) });
       sensorState = 'running';
       detection.sensor.exited.then(() => {
         sensorState = 'unavailable';
         o.log.error('the eBPF sensor stopped', { stderr: detection?.sensor.stderrTail.slice(-5).join(' | ') });
       });
     } catch (err) {
+      await pods?.stop();
       if (o.detection.required) throw err;
       sensorState = 'unavailable';
       o.log.warn('built-in detection is off', { reason: (err as Error).message });
@@ -152,6 +160,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   return {
     node,
     detection,
+    ...(pods ? { pods } : {}),
     nodeActions,
     async close() {
       clearInterval(timer);
@@ -159,7 +168,24 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       // undo this agent's containment (unless persisting) while the sensor still runs
       await nodeActions?.close().catch((err: Error) => o.log.error('undoing node containment failed', { error: err.message }));
       await detection?.stop();
+      await pods?.stop();
       await rt.redis.del(rt.keys.agent(node));
     },
   };
+}
+
+/** Watches this node's pods when a cluster is configured and pod metadata is not switched off; never stops the agent from starting. */
+async function startPods(cfg: AgentOptions['kubernetes'], node: string, log: Logger): Promise<PodMetadata | undefined> {
+  if (!cfg || cfg.podMetadata === 'off') return undefined;
+  const src = kubeSource(cfg);
+  if (!src) return undefined;
+  try {
+    const [{ loadKubeConfig, describeKubeConfig }, { startPodMetadata }] = await Promise.all([import('../kube/config.ts'), import('../kube/pod-metadata.ts')]);
+    const kc = loadKubeConfig(src);
+    log.info("pod metadata: watching this node's pods", { node, source: src.kind, ...describeKubeConfig(kc) });
+    return startPodMetadata(kc, node, log.child({ part: 'pods' }));
+  } catch (err) {
+    log.warn('pod metadata is off', { reason: (err as Error).message });
+    return undefined;
+  }
 }

@@ -11,7 +11,7 @@ import type { Alert } from '../alerts/alert.ts';
 import type { Logger } from '../common/log.ts';
 import { enqueueAlerts } from '../queue/queues.ts';
 import type { Runtime } from '../runtime.ts';
-import { ContainerResolver } from '../../detector/container/resolver.ts';
+import { type ContainerMetadataSource, ContainerResolver } from '../../detector/container/resolver.ts';
 import { Detector } from '../../detector/detector.ts';
 import { ProcessTable } from '../../detector/process/table.ts';
 import { loadRulesFiles, openFilterFor, type Ruleset } from '../../detector/ruleset/index.ts';
@@ -27,6 +27,8 @@ export interface DetectionOptions {
   matching?: 'all' | 'first';
   node?: string;
   throttle?: { windowMs: number; burst: number };
+  /** Pod and container metadata besides metadata files (the agent's watch of its node's pods). */
+  metadataSource?: ContainerMetadataSource;
 }
 
 export interface Detection {
@@ -81,7 +83,7 @@ export async function startDetection(o: DetectionOptions): Promise<Detection> {
   };
 
   const processes = new ProcessTable();
-  const detector = new Detector({ ruleset, hostname: node, processes, containers: new ContainerResolver({ cgroupRoot: await cgroup2Mount() }), onAlert: publish, throttle: o.throttle });
+  const detector = new Detector({ ruleset, hostname: node, processes, containers: new ContainerResolver({ cgroupRoot: await cgroup2Mount(), ...(o.metadataSource ? { metadataSource: o.metadataSource } : {}) }), onAlert: publish, throttle: o.throttle });
   const types = sensorTypesFor(ruleset);
   const sensor = await SensorProcess.start({ events: types, statsIntervalMs: 5000, onStderr: (l) => o.log.debug('sensor', { line: l }) });
   // read-only opens no rule can match stay in the kernel

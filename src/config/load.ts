@@ -33,7 +33,7 @@ export function defaults(env: NodeJS.ProcessEnv): RiposteConfig {
     audit: { checkpointEvery: 100, checkpointInterval: '5m', retention: {}, export: { maxFileBytes: 64 * 1024 * 1024, maxFiles: 20, stdout: false } },
     ui: { anonymousRole: 'viewer', loginUser: 'admin', loginRole: 'approver', approvers: [], sessionTtl: '12h' },
     notifiers: {},
-    kubernetes: { inCluster: 'auto' },
+    kubernetes: { inCluster: 'auto', podMetadata: 'auto' },
     approvals: { groups: {}, people: {}, reminders: [], linkTtl: '24h', formTtl: '15m', identityHeaders: ['X-Auth-Request-Email', 'X-Forwarded-User'] },
   };
 }

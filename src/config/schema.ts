@@ -83,11 +83,12 @@ export const configSchema = {
     kubernetes: {
       type: 'object',
       additionalProperties: false,
-      description: 'The cluster the Kubernetes actions act on.',
+      description: 'The cluster the Kubernetes actions act on (and where the agent finds pod metadata).',
       properties: {
         kubeconfig: { type: 'string', description: 'kubeconfig file for the cluster actions (wins over in-cluster credentials).' },
         context: { type: 'string', description: 'Context in that kubeconfig; default its current-context.' },
         inCluster: { type: 'string', enum: ['auto', 'always', 'never'], description: "auto: use the pod's ServiceAccount when running in a pod; always: require it; never: only a kubeconfig file." },
+        podMetadata: { type: 'string', enum: ['auto', 'off'], description: "auto: with a cluster configured, the agent watches its node's pods so alerts carry k8s.ns.name, k8s.pod.name, k8s.pod.labels and the container's name and image; off: only metadata files." },
       },
     },
     audit: {
@@ -194,7 +195,7 @@ export interface RiposteConfig {
   ui: { anonymousRole: 'none' | 'viewer' | 'approver'; loginUser: string; loginRole: 'viewer' | 'approver'; passwordHashFile?: string; approvers: string[]; sessionTtl: string };
   notifiers: Record<string, NotifierConfig>;
   approvals: ApprovalsConfig;
-  kubernetes: { kubeconfig?: string; context?: string; inCluster: 'auto' | 'always' | 'never' };
+  kubernetes: { kubeconfig?: string; context?: string; inCluster: 'auto' | 'always' | 'never'; podMetadata: 'auto' | 'off' };
 }
 
 export type NotifierType = 'slack' | 'mattermost' | 'teams' | 'discord' | 'webhook' | 'log';

@@ -86,11 +86,17 @@ describe('storms', () => {
       shellAlert({ rule: 'Listed shell', uuid: 'listed-2', time: '2024-05-01T12:00:02Z', output: 'second shell' }),
       shellAlert({ rule: 'Listed shell', uuid: 'listed-3', time: '2024-05-01T12:00:03Z', output: 'third shell', output_fields: { ...shellAlert().output_fields, ...big } }),
     ];
-    for (const a of alerts) assert.equal((await s.postAlerts([a])).status, 202); // one by one: their order is the order of joining
-    const incident = await waitUntil(async () => {
-      const i = (await s.runtime.incidents.list(50)).find((x) => x.playbook === 'listed');
-      return i && i.count === 3 ? i : undefined;
-    }, 'three alerts in the incident');
+    const counted = (n: number) =>
+      waitUntil(async () => {
+        const i = (await s.runtime.incidents.list(50)).find((x) => x.playbook === 'listed');
+        return i && i.count === n ? i : undefined;
+      }, `${n} alert(s) in the incident`);
+    // one at a time (several workers take alerts in parallel): their order is the order of joining
+    for (const [n, a] of alerts.entries()) {
+      assert.equal((await s.postAlerts([a])).status, 202);
+      await counted(n + 1);
+    }
+    const incident = await counted(3);
     const kept = await s.runtime.incidents.alerts(incident.id);
     assert.deepEqual(kept.map((a) => a.id), ['listed-3', 'listed-2', 'listed-1']);
     assert.equal(kept[0]!.truncated, true);

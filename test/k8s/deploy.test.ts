@@ -34,6 +34,8 @@ describe('deploy/kubernetes', () => {
       'ServiceAccount/riposte-agent',
       'ClusterRole/riposte-engine',
       'ClusterRoleBinding/riposte-engine',
+      'ClusterRole/riposte-agent',
+      'ClusterRoleBinding/riposte-agent',
       'ConfigMap/riposte-config',
       'ConfigMap/riposte-playbooks',
       'ConfigMap/riposte-rules',
@@ -111,12 +113,14 @@ describe('deploy/kubernetes', () => {
     assert.deepEqual(c.securityContext?.capabilities, { drop: ['ALL'] });
   });
 
-  test('agent: not privileged, root with exactly the documented capabilities, host PIDs, no token', () => {
+  test('agent: not privileged, root with exactly the documented capabilities, host PIDs, a token that only reads pods', () => {
     const ds = findObject(rendered, 'DaemonSet', 'riposte-agent');
     const spec = podSpec(ds);
     assert.equal(spec.hostPID, true);
     assert.notEqual(spec.hostNetwork, true);
-    assert.equal(spec.automountServiceAccountToken, false);
+    assert.equal(spec.automountServiceAccountToken, true);
+    const role = findObject(rendered, 'ClusterRole', 'riposte-agent') as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+    assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
     const sc = spec.containers[0]!.securityContext!;
     assert.equal(sc.privileged, false);
     assert.equal(sc.allowPrivilegeEscalation, false);

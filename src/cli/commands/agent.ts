@@ -26,7 +26,7 @@ export async function run(argv: string[]): Promise<number> {
     await runtime.close();
     return 1;
   }
-  const agent = await startAgent({ runtime, registry: defaultRegistry(), log, node: values.node, nodeActions: { stateDir: config.stateDir }, ...(values['no-sensor'] ? {} : { detection: { rulesPaths: config.rules.paths, required: true, matching: config.rules.matching, throttle: { windowMs: parseDuration(config.rules.throttleWindow), burst: config.rules.throttleBurst } } }) });
+  const agent = await startAgent({ runtime, registry: defaultRegistry(), log, node: values.node, kubernetes: config.kubernetes, nodeActions: { stateDir: config.stateDir }, ...(values['no-sensor'] ? {} : { detection: { rulesPaths: config.rules.paths, required: true, matching: config.rules.matching, throttle: { windowMs: parseDuration(config.rules.throttleWindow), burst: config.rules.throttleBurst } } }) });
   process.stdout.write(`riposte agent: node ${agent.node} ready${agent.detection ? ` (sensor on, ${agent.detection.ruleset.rules.length} rules)` : ' (sensor off)'}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());

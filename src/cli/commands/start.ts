@@ -116,7 +116,7 @@ async function serve(argv: string[], role: 'start' | 'engine'): Promise<number> 
     services: { ...kubernetes },
   });
   // `start` is both roles in one process: the agent takes this node's node-local steps
-  const agent: Agent | undefined = role === 'start' ? await startAgent({ runtime, registry, log: log.child({ role: 'agent' }), detection: { rulesPaths: config.rules.paths, required: false, matching: config.rules.matching, throttle: { windowMs: parseDuration(config.rules.throttleWindow), burst: config.rules.throttleBurst } }, nodeActions: { stateDir: config.stateDir } }) : undefined;
+  const agent: Agent | undefined = role === 'start' ? await startAgent({ runtime, registry, log: log.child({ role: 'agent' }), detection: { rulesPaths: config.rules.paths, required: false, matching: config.rules.matching, throttle: { windowMs: parseDuration(config.rules.throttleWindow), burst: config.rules.throttleBurst } }, kubernetes: config.kubernetes, nodeActions: { stateDir: config.stateDir } }) : undefined;
   const app = buildServer({ runtime, log, ingestToken: () => ingestToken, maxAlertsPerRequest: config.ingest.maxAlertsPerRequest, bodyLimit: config.server.bodyLimit, trustProxy: config.server.trustedProxies, approvals: approvals.http, playbooks: () => playbooks, playbookProblems: () => playbookResults, auditPublicKeyPem: auditKey?.signer.publicKeyPem, uiAuth: uiAuthFromConfig(config, loaded.secrets) });
   approvals.attach(engine.driver);
   const address = await app.listen({ host: config.server.host, port: config.server.port });
