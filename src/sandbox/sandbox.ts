@@ -33,6 +33,10 @@ export interface SandboxOptions {
   /** Kubernetes-like identity written to the metadata file (for attribution and playbooks). */
   k8s?: { ns: string; pod: string; labels?: Record<string, string> };
   metadataDir?: string;
+  /** Write the metadata file (default true); without it, name, image and pod come from elsewhere (e.g. the agent's pod watch). */
+  metadataFile?: boolean;
+  /** Name the cgroup after a 64-hex runtime id, as containerd and CRI-O do (`runtimeId`); `id` stays its 12-char short form. */
+  fullId?: boolean;
   /** Own network namespace (loopback only) instead of the host's. */
   isolatedNetwork?: boolean;
 }
@@ -49,7 +53,10 @@ function run(cmd: string, args: string[]): Promise<{ code: number; out: string }
 }
 
 export class Sandbox {
+  /** The short container id alerts carry (12 hex characters). */
   readonly id: string;
+  /** The id the cgroup is named after: the short id, or 64 hex with `fullId`. */
+  readonly runtimeId: string;
   readonly name: string;
   readonly cgroupDir: string;
   readonly root: string;
@@ -58,8 +65,9 @@ export class Sandbox {
   private readonly metadataFile: string;
   private readonly isolatedNetwork: boolean;
 
-  private constructor(id: string, name: string, cgroupDir: string, base: string, metadataFile: string, isolatedNetwork: boolean) {
-    this.id = id;
+  private constructor(runtimeId: string, name: string, cgroupDir: string, base: string, metadataFile: string, isolatedNetwork: boolean) {
+    this.runtimeId = runtimeId;
+    this.id = runtimeId.slice(0, 12);
     this.name = name;
     this.cgroupDir = cgroupDir;
     this.base = base;
@@ -74,9 +82,10 @@ export class Sandbox {
     if (process.getuid?.() !== 0) throw new Error('sandbox containers need root (cgroups, mounts, namespaces)');
     const cg = await cgroup2Mount();
     if (!cg) throw new Error('no cgroup v2 hierarchy is mounted');
-    const id = randomBytes(6).toString('hex');
+    const runtimeId = randomBytes(opts.fullId ? 32 : 6).toString('hex');
+    const id = runtimeId.slice(0, 12);
     const name = opts.name ?? `sandbox-${id.slice(0, 6)}`;
-    const cgroupDir = join(cg, `${SANDBOX_PREFIX}${id}`);
+    const cgroupDir = join(cg, `${SANDBOX_PREFIX}${runtimeId}`);
     await mkdir(cgroupDir);
     const base = await mkdtemp(join(tmpdir(), `${SANDBOX_PREFIX}${id}-`));
     for (const d of ['upper', 'work', 'merged']) await mkdir(join(base, d));
@@ -91,8 +100,8 @@ export class Sandbox {
     const metadataDir = opts.metadataDir ?? DEFAULT_METADATA_DIR;
     await mkdir(metadataDir, { recursive: true });
     const metadataFile = join(metadataDir, `${id}.json`);
-    await writeFile(metadataFile, JSON.stringify({ name, image: { repository: opts.image ?? 'riposte/sandbox', tag: 'latest' }, ...(opts.k8s ? { k8s: { ns: opts.k8s.ns, pod: { name: opts.k8s.pod, labels: opts.k8s.labels ?? {} } } } : {}) }));
-    return new Sandbox(id, name, cgroupDir, base, metadataFile, opts.isolatedNetwork ?? false);
+    if (opts.metadataFile !== false) await writeFile(metadataFile, JSON.stringify({ name, image: { repository: opts.image ?? 'riposte/sandbox', tag: 'latest' }, ...(opts.k8s ? { k8s: { ns: opts.k8s.ns, pod: { name: opts.k8s.pod, labels: opts.k8s.labels ?? {} } } } : {}) }));
+    return new Sandbox(runtimeId, name, cgroupDir, base, metadataFile, opts.isolatedNetwork ?? false);
   }
 
   /**
