@@ -5,15 +5,18 @@
  * retried event, a worker that died after saving) never doubles an effect.
  * Waiting holds no worker: timers are delayed jobs.
  */
-import type { Queue } from 'bullmq';
+import { Job, type Queue } from 'bullmq';
 import { parseDuration } from '../common/duration.ts';
-import type { Step } from '../playbooks/model.ts';
+import { type Step, walkSteps } from '../playbooks/model.ts';
+import type { RunStore } from './run-store.ts';
 import type { EffectMeta } from '../playbooks/compile.ts';
 
 export interface ExecuteJob {
   runId: string;
   stepId: string;
   attempt: number;
+  /** Set when the kill switch held this step (its timeout then counts from when it starts). */
+  held?: boolean;
 }
 /** A durable follow-up action (see ActionResult.followUps), run after its delay. */
 export interface FollowUpJob {
@@ -75,4 +78,19 @@ export async function scheduleEffects(
       await onApproval?.('approval', runId, e.stepId, e.attempt);
     }
   }
+}
+
+/**
+ * The kill switch and step timeouts: a step held by `riposte pause` has not
+ * started, so its timeout must not run out meanwhile. While the step is held its
+ * timeout timer is pushed to `timeout + slackMs` from now (the hold repeats
+ * every second, so it never fires while held); when the step finally starts it
+ * is set to `timeout` from then. No timer, or one that already fired: nothing to do.
+ */
+export async function deferStepTimeout(runsQueue: Queue, runs: RunStore, job: ExecuteJob, slackMs: number): Promise<void> {
+  const run = await runs.get(job.runId);
+  const step = run && walkSteps(run.meta.model.steps).find((s) => s.step.id === job.stepId)?.step;
+  if (!step?.timeout) return;
+  const timer = await Job.fromId(runsQueue, jobId('t', job.runId, job.stepId, job.attempt, 'timeout'));
+  if (timer && (await timer.isDelayed())) await timer.changeDelay(parseDuration(step.timeout) + slackMs);
 }

@@ -15,7 +15,7 @@ import type { Runtime } from '../runtime.ts';
 import { Admission, type AdmissionLimits } from './admission.ts';
 import { AlertProcessor } from './alert-processor.ts';
 import { RunDriver } from './driver.ts';
-import type { EventJob, ExecuteJob, FollowUpJob } from './effects.ts';
+import { deferStepTimeout, type EventJob, type ExecuteJob, type FollowUpJob } from './effects.ts';
 import { StepExecutor } from './executor.ts';
 import { NodeDispatcher } from './node-dispatch.ts';
 import { createGuardrails, type GuardrailConfig } from './guardrails.ts';
@@ -121,8 +121,16 @@ export function startEngine(o: EngineOptions): Engine {
   const stepsWorker = new Worker<ExecuteJob | FollowUpJob>(QUEUE_NAMES.steps, async (job, token, signal) => {
     // kill switch: runs in flight start no new step while paused; the job waits and is tried again
     if (admission.paused && job.name !== 'followup') {
+      // a held step has not started: its timeout waits too (pushed past the next hold, reset when it starts)
+      const data = job.data as ExecuteJob;
+      await deferStepTimeout(rt.queues.runs, rt.runs, data, 10_000).catch((err: Error) => o.log.warn('deferring a held step\'s timeout failed', { run: data.runId, step: data.stepId, error: err.message }));
+      if (!data.held) await job.updateData({ ...data, held: true });
       await job.moveToDelayed(Date.now() + 1000, token);
       throw new DelayedError();
+    }
+    if (job.name === 'execute' && (job.data as ExecuteJob).held) {
+      await deferStepTimeout(rt.queues.runs, rt.runs, job.data as ExecuteJob, 0);
+      await job.updateData({ ...(job.data as ExecuteJob), held: false });
     }
     const end = rt.metrics.stepDuration.startTimer({ kind: job.name });
     try {

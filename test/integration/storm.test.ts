@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Alert storms: 10,000 identical alerts join one incident that counts them all; per-playbook
 // maxConcurrentRuns and the global rate limit hold runs (audited, never dropped) and start them later;
-// the kill switch (riposte pause / resume) holds new runs and in-flight steps and says how many wait.
+// the kill switch (riposte pause / resume) holds new runs and in-flight steps (their timeouts wait too)
+// and says how many wait.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AuditRecord } from '../../src/audit/record.ts';
@@ -31,7 +32,8 @@ before(async () => {
       'dedupe.yaml': pb('storm', 'Storm shell', '{ dedupe: { key: \'{{alert.rule}}/{{field "k8s.pod.name"}}\', window: 10m } }', '  - id: note\n    action: log\n    with: { message: "incident {{incident.id}}" }\n'),
       'max.yaml': pb('max-two', 'Crowded shell', '{ maxConcurrentRuns: 2 }', twoSteps),
       'listed.yaml': pb('listed', 'Listed shell', '{ dedupe: { key: "{{alert.rule}}", window: 10m } }', '  - id: note\n    action: log\n    with: { message: "{{alert.id}}" }\n'),
-      'pause.yaml': pb('pausable', 'Paused shell', '{}', twoSteps.replace('300ms', '3s')),
+      // the note step's timeout (1 s) is shorter than the pause: it must count from when the step starts, not run out while held
+      'pause.yaml': pb('pausable', 'Paused shell', '{}', twoSteps.replace('300ms', '3s').replace('    action: log\n', '    action: log\n    timeout: 1s\n')),
     },
   });
   limited = await startStack({ playbooks: { 'rate.yaml': pb('rated', 'Rated shell', '{}', '  - id: note\n    action: log\n    with: { message: "{{alert.id}}" }\n') }, engine: { limits: { rateLimit: { runs: 4, window: '1s' } } } });
