@@ -4,6 +4,9 @@
 // the kill switch (riposte pause / resume) holds new runs and in-flight steps (their timeouts wait too)
 // and says how many wait.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { AuditRecord } from '../../src/audit/record.ts';
 import { KEEP_ALERTS } from '../../src/engine/incidents.ts';
@@ -25,7 +28,17 @@ const twoSteps = '  - id: hold\n    wait: 300ms\n  - id: note\n    action: log\n
 
 let s: Stack;
 let limited: Stack;
+// answers after 4 s: a step calling it with `timeout: 1s` times out once it has started
+let slow: Server;
+let slowHits = 0;
 before(async () => {
+  slow = createServer((req, res) => {
+    slowHits++;
+    req.resume();
+    setTimeout(() => res.end('{}'), 4000).unref();
+  }).listen(0, '127.0.0.1');
+  await once(slow, 'listening');
+  const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook`;
   s = await startStack({
     concurrency: 4,
     playbooks: {
@@ -33,12 +46,15 @@ before(async () => {
       'max.yaml': pb('max-two', 'Crowded shell', '{ maxConcurrentRuns: 2 }', twoSteps),
       'listed.yaml': pb('listed', 'Listed shell', '{ dedupe: { key: "{{alert.rule}}", window: 10m } }', '  - id: note\n    action: log\n    with: { message: "{{alert.id}}" }\n'),
       // the note step's timeout (1 s) is shorter than the pause: it must count from when the step starts, not run out while held
+      'slow.yaml': pb('slow-after-pause', 'Slow shell', '{}', `  - id: hold\n    wait: 2s\n  - id: call\n    action: notify.webhook\n    timeout: 1s\n    with: { url: "${slowUrl}", body: { alert: "{{alert.id}}" } }\n`),
       'pause.yaml': pb('pausable', 'Paused shell', '{}', twoSteps.replace('300ms', '3s').replace('    action: log\n', '    action: log\n    timeout: 1s\n')),
     },
   });
   limited = await startStack({ playbooks: { 'rate.yaml': pb('rated', 'Rated shell', '{}', '  - id: note\n    action: log\n    with: { message: "{{alert.id}}" }\n') }, engine: { limits: { rateLimit: { runs: 4, window: '1s' } } } });
 });
 after(async () => {
+  slow.closeAllConnections();
+  slow.close();
   await s.close();
   await limited.close();
   await stopTestRedis();
@@ -191,5 +207,28 @@ describe('storms', () => {
     const audit = await s.runtime.audit.list();
     assert.ok(audit.some((a) => a.action === 'engine.paused' && a.actor.via === 'cli-os-user'));
     assert.ok(audit.some((a) => a.action === 'engine.resumed'));
+  });
+
+  test('a step held by pause gets its own timeout once it starts, not more', { timeout: 60_000 }, async () => {
+    const env = { RIPOSTE_REDIS_URL: await testRedisUrl(), RIPOSTE_REDIS_PREFIX: s.config.redis.prefix };
+    assert.equal((await s.postAlerts(shellAlert({ rule: 'Slow shell', uuid: 'slow-1' }))).status, 202);
+    const run = await waitUntil(async () => (await s.runtime.runs.list({ limit: 1000 })).find((r) => r.meta.alertId === 'slow-1'), 'the run');
+    assert.equal((await runCli(['pause'], env)).code, 0);
+    await waitUntil(() => s.engine.admission.paused, 'the engine to see the switch');
+    await waitUntil(async () => (await s.runtime.runs.get(run.meta.id))?.state.context.steps.hold?.status === 'succeeded', 'the wait to end', 30_000);
+    await new Promise((r) => setTimeout(r, 2000)); // held for twice its timeout
+    assert.equal(slowHits, 0, 'the step did not start while paused');
+    assert.equal((await s.runtime.runs.get(run.meta.id))?.state.status, 'running');
+    assert.equal((await runCli(['resume'], env)).code, 0);
+    const resumed = Date.now();
+    const done = await waitUntil(async () => {
+      const r = await s.runtime.runs.get(run.meta.id);
+      return r && r.state.status !== 'running' ? r : undefined;
+    }, 'the run to end', 30_000, 50);
+    assert.equal(done.state.status, 'failed');
+    assert.equal(done.state.context.steps.call?.error, 'timed out');
+    assert.equal(slowHits, 1, 'it started after resume');
+    // its 1 s timeout (give or take the engine noticing the resume), not the 10 s it was pushed to while held
+    assert.ok(Date.now() - resumed < 8000, `timed out ${Date.now() - resumed} ms after resume`);
   });
 });
