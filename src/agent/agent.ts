@@ -36,14 +36,14 @@ export interface AgentOptions {
   sensor?: () => AgentHeartbeat['sensor'];
   /** Run the eBPF sensor and detector and publish their alerts (needs root and bpf/ built). */
   detection?: { rulesPaths: string[]; required: boolean; matching?: 'all' | 'first'; throttle?: { windowMs: number; burst: number } };
+  /** The cluster: with `podMetadata: auto` (the default) the detector learns pods, labels and images from it. */
+  kubernetes?: KubernetesConfig & { podMetadata?: 'auto' | 'off' };
   /**
    * Node actions (container.kill, snapshot, tracing, isolation, exec blocking):
    * state dir for artifacts (default $RIPOSTE_STATE_DIR or the default state dir),
    * whether in-kernel containment outlives the agent (default: undone on stop,
    * $RIPOSTE_AGENT_PERSIST_CONTAINMENT=true to keep it), `false` to leave them off.
    */
-  /** The cluster: with `podMetadata: auto` (the default) the detector learns pods, labels and images from it. */
-  kubernetes?: KubernetesConfig & { podMetadata?: 'auto' | 'off' };
   nodeActions?: false | { stateDir?: string; persist?: boolean; exec?: 'auto' | 'bpf-lsm' | 'fanotify'; pinDir?: string };
 }
 

@@ -31,7 +31,6 @@ export interface RotatingOptions {
   now?: () => Date;
 }
 
-/** Appends lines to the current file and rotates by size; synchronous so a line is never half-written by an overlapping call. */
 /** 20240501T120000123Z: an ISO time without separators, milliseconds kept. */
 const fileStamp = (d: Date): string => d.toISOString().replace(/[-:.]/g, '');
 const stampTime = (stamp: string): number | undefined => {
@@ -39,6 +38,7 @@ const stampTime = (stamp: string): number | undefined => {
   return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!) : undefined;
 };
 
+/** Appends lines to the current file and rotates by size; synchronous so a line is never half-written by an overlapping call. */
 export class RotatingNdjsonWriter {
   private readonly o: Required<Omit<RotatingOptions, 'now'>> & { now: () => Date };
   private fd?: number;
