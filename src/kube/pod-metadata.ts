@@ -55,15 +55,17 @@ interface PodEntry {
   uid: string;
   labels: Readonly<Record<string, string>>;
   containers: Map<string, { name: string; image?: Image }>;
+  /** What lookups can see of this pod, to tell a change that matters from a status update that does not. */
+  seen: string;
 }
 
-/** The in-memory index; fed by the watch (or directly by tests). */
+/** The in-memory index, fed by the watch's add, update and delete events (a relist reports removed pods as deletes). */
 export class PodIndex implements ContainerMetadataSource {
   private readonly pods = new Map<string, PodEntry>();
   private readonly byContainer = new Map<string, { pod: PodEntry; name: string; image?: Image }>();
   private v = 0;
 
-  /** Increases on every change, so the resolver knows its cached answers may be stale. */
+  /** Increases when an answer changes (not on every status update), so the resolver knows its cached answers may be stale. */
   get version(): number {
     return this.v;
   }
@@ -75,17 +77,22 @@ export class PodIndex implements ContainerMetadataSource {
   upsert(pod: V1Pod): void {
     const uid = pod.metadata?.uid;
     if (!uid) return;
-    this.remove(uid, false);
-    const entry: PodEntry = { ns: pod.metadata?.namespace ?? 'default', name: pod.metadata?.name ?? '', uid, labels: Object.freeze({ ...(pod.metadata?.labels ?? {}) }), containers: new Map() };
+    const containers = new Map<string, { name: string; image?: Image }>();
     const statuses: V1ContainerStatus[] = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? []), ...(pod.status?.ephemeralContainerStatuses ?? [])];
     for (const s of statuses) {
       const id = runtimeContainerId(s.containerID);
       if (!id) continue;
       const image = parseImage(s.image, s.imageID);
-      const c = { name: s.name, ...(image ? { image } : {}) };
-      entry.containers.set(id, c);
-      this.byContainer.set(id, { pod: entry, ...c });
+      containers.set(id, { name: s.name, ...(image ? { image } : {}) });
     }
+    const ns = pod.metadata?.namespace ?? 'default';
+    const name = pod.metadata?.name ?? '';
+    const labels = pod.metadata?.labels ?? {};
+    const seen = JSON.stringify([ns, name, labels, [...containers]]);
+    if (this.pods.get(uid)?.seen === seen) return;
+    this.remove(uid, false);
+    const entry: PodEntry = { ns, name, uid, labels: Object.freeze({ ...labels }), containers, seen };
+    for (const [id, c] of containers) this.byContainer.set(id, { pod: entry, ...c });
     this.pods.set(uid, entry);
     this.v++;
   }
@@ -96,14 +103,6 @@ export class PodIndex implements ContainerMetadataSource {
     for (const id of old.containers.keys()) if (this.byContainer.get(id)?.pod === old) this.byContainer.delete(id);
     this.pods.delete(uid);
     if (bump) this.v++;
-  }
-
-  /** Replaces everything (a fresh list). */
-  reset(pods: V1Pod[]): void {
-    this.pods.clear();
-    this.byContainer.clear();
-    for (const p of pods) this.upsert(p);
-    this.v++;
   }
 
   lookup(fullId: string, podUid?: string): ContainerMetadata | undefined {
@@ -137,11 +136,7 @@ export function startPodMetadata(kc: KubeConfig, node: string, log: Logger): Pod
   const lw = new ListWatch<V1Pod>(
     '/api/v1/pods',
     new Watch(kc),
-    async () => {
-      const list = await api.listPodForAllNamespaces({ fieldSelector });
-      index.reset(list.items);
-      return list;
-    },
+    () => api.listPodForAllNamespaces({ fieldSelector }),
     false,
     undefined,
     fieldSelector,
