@@ -129,8 +129,10 @@ export function startEngine(o: EngineOptions): Engine {
       throw new DelayedError();
     }
     if (job.name === 'execute' && (job.data as ExecuteJob).held) {
-      await deferStepTimeout(rt.queues.runs, rt.runs, job.data as ExecuteJob, 0);
-      await job.updateData({ ...(job.data as ExecuteJob), held: false });
+      // the step starts now: its timeout counts from here
+      const data = job.data as ExecuteJob;
+      await deferStepTimeout(rt.queues.runs, rt.runs, data, 0).catch((err: Error) => o.log.warn("restarting a held step's timeout failed", { run: data.runId, step: data.stepId, error: err.message }));
+      await job.updateData({ ...data, held: false });
     }
     const end = rt.metrics.stepDuration.startTimer({ kind: job.name });
     try {

@@ -34,11 +34,12 @@ export const MAX_KEPT_ALERT_BYTES = 8 * 1024;
 /** An alert as an incident keeps it; `truncated` when its output fields were left out for size. */
 export type KeptAlert = Alert & { truncated?: true };
 
-export function keptAlert(alert: Alert): KeptAlert {
+/** The JSON an incident keeps of an alert: the alert itself, or a summary when it is too large. */
+export function keptAlertJson(alert: Alert): string {
   const full = JSON.stringify(alert);
-  if (Buffer.byteLength(full) <= MAX_KEPT_ALERT_BYTES) return alert;
+  if (Buffer.byteLength(full) <= MAX_KEPT_ALERT_BYTES) return full;
   const output = alert.output.length > 2000 ? `${alert.output.slice(0, 2000)}…` : alert.output;
-  return { ...alert, output, output_fields: {}, tags: alert.tags.slice(0, 50), truncated: true };
+  return JSON.stringify({ ...alert, output, output_fields: {}, tags: alert.tags.slice(0, 50), truncated: true } satisfies KeptAlert);
 }
 
 // KEYS: dedupe key, new incident key, index, alert-seen key.
@@ -98,7 +99,7 @@ export class IncidentStore {
       JSON.stringify(fields),
       now.toISOString(),
       incidentPrefix,
-      JSON.stringify(keptAlert(alert)),
+      keptAlertJson(alert),
       String(KEEP_ALERTS),
     )) as [number, string];
     return { kind: r[0] === 1 ? 'opened' : r[0] === 0 ? 'joined' : 'duplicate', incidentId: r[1] };
