@@ -6,7 +6,7 @@
 // container name and image from the API, and a playbook whose condition needs those fields runs.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CoreV1Api, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { defaultRegistry } from '../../src/actions/index.ts';
 import { type Agent, startAgent } from '../../src/agent/agent.ts';
 import { silentLogger } from '../../src/common/log.ts';
@@ -16,7 +16,7 @@ import { gate, kernelUnavailable } from '../bpf/gate.ts';
 import { stopTestRedis } from '../helpers/redis.ts';
 import { startTestRiposte, type TestRiposte } from '../helpers/riposte.ts';
 import { waitUntil } from '../helpers/wait.ts';
-import { findObject, renderKustomization } from './deploy-render.ts';
+import { applyShippedIdentity } from './deploy-render.ts';
 import { namespace } from './fixtures.ts';
 import { serviceAccountUser, setPodStatus, startTestCluster, type TestCluster } from './harness.ts';
 import { k8sAssetsOrSkip } from './harness-availability.ts';
@@ -44,16 +44,7 @@ if (gate('the agent with pod metadata from the API server', skipK8s ? null : awa
 
     before(async () => {
       cluster = await startTestCluster();
-      const rendered = renderKustomization();
-      const apply = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
-      for (const [kind, name] of [
-        ['Namespace', 'riposte-system'],
-        ['ServiceAccount', 'riposte-agent'],
-        ['ClusterRole', 'riposte-agent'],
-        ['ClusterRoleBinding', 'riposte-agent'],
-      ] as const) {
-        await apply.patch(findObject(rendered, kind, name), undefined, undefined, 'riposte-agent-test', true, PatchStrategy.ServerSideApply);
-      }
+      await applyShippedIdentity(cluster.kubeConfig, 'agent', 'riposte-agent-test');
       sb = await Sandbox.create({ name: 'pods-test', fullId: true, metadataFile: false });
       const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
       const ns = await namespace(cluster.kubeConfig, 'shop');

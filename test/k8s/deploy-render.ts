@@ -6,6 +6,7 @@
  * change that needs a real kustomize cannot pass unnoticed.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { type KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -46,4 +47,18 @@ export function findObject(objects: { object: K8sObject }[], kind: string, name:
   const o = objects.find((x) => x.object.kind === kind && x.object.metadata.name === name)?.object;
   if (!o) throw new Error(`no ${kind} ${name} in deploy/kubernetes`);
   return o;
+}
+
+/**
+ * Applies (server-side) what deploy/ ships for one component's identity: the namespace, its
+ * ServiceAccount, ClusterRole and ClusterRoleBinding, so a test can act as that ServiceAccount
+ * with exactly the shipped permissions.
+ */
+export async function applyShippedIdentity(kc: KubeConfig, component: 'engine' | 'agent', manager: string): Promise<void> {
+  const rendered = renderKustomization();
+  const apply = KubernetesObjectApi.makeApiClient(kc);
+  const name = `riposte-${component}`;
+  for (const [kind, n] of [['Namespace', 'riposte-system'], ['ServiceAccount', name], ['ClusterRole', name], ['ClusterRoleBinding', name]] as const) {
+    await apply.patch(findObject(rendered, kind, n), undefined, undefined, manager, true, PatchStrategy.ServerSideApply);
+  }
 }

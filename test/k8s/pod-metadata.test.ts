@@ -8,11 +8,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CoreV1Api, type KubeConfig, KubernetesObjectApi, PatchStrategy, type V1ContainerStatus } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1ContainerStatus } from '@kubernetes/client-node';
 import { createLogger } from '../../src/common/log.ts';
 import { parseImage, runtimeContainerId, startPodMetadata, type PodMetadata } from '../../src/kube/pod-metadata.ts';
 import { ContainerResolver } from '../../detector/container/resolver.ts';
-import { findObject, renderKustomization } from './deploy-render.ts';
+import { applyShippedIdentity } from './deploy-render.ts';
 import { mergePatch, serviceAccountUser, setPodStatus, startTestCluster, type TestCluster } from './harness.ts';
 import { k8sAssetsOrSkip } from './harness-availability.ts';
 import { eventually, namespace } from './fixtures.ts';
@@ -49,16 +49,7 @@ describe("the agent's watch of its node's pods (real kube-apiserver)", () => {
     if (skip) return;
     cluster = await startTestCluster();
     core = cluster.kubeConfig.makeApiClient(CoreV1Api);
-    const rendered = renderKustomization();
-    const apply = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
-    for (const [kind, name] of [
-      ['Namespace', 'riposte-system'],
-      ['ServiceAccount', 'riposte-agent'],
-      ['ClusterRole', 'riposte-agent'],
-      ['ClusterRoleBinding', 'riposte-agent'],
-    ] as const) {
-      await apply.patch(findObject(rendered, kind, name), undefined, undefined, 'riposte-pods-test', true, PatchStrategy.ServerSideApply);
-    }
+    await applyShippedIdentity(cluster.kubeConfig, 'agent', 'riposte-pods-test');
     agentKc = cluster.makeKubeConfigFor({ impersonate: serviceAccountUser('riposte-system', 'riposte-agent') });
     proc = mkdtempSync(join(tmpdir(), 'riposte-proc-'));
   });

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { AppsV1Api, CoreV1Api, type KubeConfig, KubernetesObjectApi, NetworkingV1Api, PatchStrategy, PolicyV1Api } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { CLI, ROOT } from '../helpers/process.ts';
-import { findObject, renderKustomization } from './deploy-render.ts';
+import { applyShippedIdentity } from './deploy-render.ts';
 import { mergePatch, serviceAccountUser, startTestCluster, type TestCluster } from './harness.ts';
 import { k8sAssetsOrSkip } from './harness-availability.ts';
 import { actionError, alertFor, contextFor, controllerWithPod, deploymentWithPods, eventually, namespace, runAction } from './fixtures.ts';
@@ -26,16 +26,7 @@ describe('RBAC of the engine (real kube-apiserver, real authorizer)', () => {
   before(async () => {
     if (skip) return;
     cluster = await startTestCluster();
-    const rendered = renderKustomization();
-    const apply = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
-    for (const [kind, name] of [
-      ['Namespace', 'riposte-system'],
-      ['ServiceAccount', 'riposte-engine'],
-      ['ClusterRole', 'riposte-engine'],
-      ['ClusterRoleBinding', 'riposte-engine'],
-    ] as const) {
-      await apply.patch(findObject(rendered, kind, name), undefined, undefined, 'riposte-rbac-test', true, PatchStrategy.ServerSideApply);
-    }
+    await applyShippedIdentity(cluster.kubeConfig, 'engine', 'riposte-rbac-test');
     engineKc = cluster.makeKubeConfigFor({ impersonate: serviceAccountUser('riposte-system', 'riposte-engine') });
   });
   after(async () => {
